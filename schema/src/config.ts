@@ -1,0 +1,147 @@
+import { isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+
+/**
+ * The process configuration: one zod schema over the environment, the single source of
+ * the variable names, their defaults and what each expects.
+ *
+ * Error messages never echo the value of a variable that may hold a secret
+ * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY).
+ */
+
+export const ROLES = ["runtime", "control", "web", "worker"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** An unset variable and an empty one mean the same: compose files often write `VAR=`. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+
+const quoted = (value: unknown) => JSON.stringify(String(value));
+
+const port = z.string().transform((value, ctx) => {
+  const n = Number(value);
+  if (/^\d+$/.test(value) && n <= 65535) return n;
+  ctx.addIssue({ code: "custom", message: `expected an integer from 0 to 65535, got ${quoted(value)}` });
+  return z.NEVER;
+});
+
+const host = z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, "expected a hostname or IP address to listen on");
+
+const httpUrl = z.string().transform((value, ctx) => {
+  const url = URL.parse(value);
+  if (url && (url.protocol === "http:" || url.protocol === "https:") && !url.search && !url.hash) {
+    return url.href.replace(/\/+$/, "");
+  }
+  ctx.addIssue({ code: "custom", message: `expected an http(s) URL without query or fragment, got ${quoted(value)}` });
+  return z.NEVER;
+});
+
+/** A connection URL with one of the given schemes; the value is never echoed (it may hold a password). */
+const connectionUrl = (schemes: string[], example: string) =>
+  z.string().refine(
+    (value) => {
+      const url = URL.parse(value);
+      return url !== null && schemes.includes(url.protocol.slice(0, -1));
+    },
+    { message: `expected a ${schemes.join(":// or ")}:// URL such as ${example}` },
+  );
+
+const roles = z.string().transform((value, ctx) => {
+  const names = value.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !(ROLES as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a comma-separated list of ${ROLES.join(", ")}; unknown: ${unknown.map(quoted).join(", ")}`,
+    });
+    return z.NEVER;
+  }
+  return [...new Set(names)] as Role[];
+});
+
+/** 32 bytes as base64 (standard or url-safe) or as 64 hex characters. */
+const secretKey = z.string().transform((value, ctx) => {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(value)
+    ? Buffer.from(value, "hex")
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(value)
+      ? Buffer.from(value, "base64")
+      : undefined;
+  if (bytes?.length === 32) return bytes;
+  ctx.addIssue({
+    code: "custom",
+    message: "expected 32 random bytes as base64 or hex (generate one with: openssl rand -base64 32)",
+  });
+  return z.NEVER;
+});
+
+const logLevel = z.enum(LOG_LEVELS, {
+  error: (issue) => `expected one of ${LOG_LEVELS.join(", ")}, got ${quoted(issue.input)}`,
+});
+
+export const environmentSchema = z.object({
+  PORT: optional(port),
+  HOST: optional(host),
+  PUBLIC_URL: optional(httpUrl),
+  ISOLA_DATA_DIR: optional(z.string()),
+  DATABASE_URL: optional(connectionUrl(["postgres", "postgresql"], "postgres://user:password@host:5432/isola")),
+  REDIS_URL: optional(connectionUrl(["redis", "rediss"], "redis://host:6379")),
+  ISOLA_ROLES: optional(roles),
+  ISOLA_SECRET_KEY: optional(secretKey),
+  LOG_LEVEL: optional(logLevel),
+});
+
+/** The variables Isola reads, for documentation and for checking deployment files. */
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape) as (keyof typeof environmentSchema.shape)[];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** The URL clients use to reach this instance, without a trailing slash. */
+  publicUrl: string;
+  /** Absolute path of the data directory (embedded database, generated keys). */
+  dataDir: string;
+  /** Set: PostgreSQL through `pg`. Unset: embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  /** Set: Redis through ioredis. Unset: an in-process bus (single node only). */
+  redisUrl: string | undefined;
+  roles: Role[];
+  /** 32 bytes, when configured; otherwise the control plane generates one into the data dir. */
+  secretKey: Buffer | undefined;
+  logLevel: LogLevel;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/**
+ * Parses the environment into a Config, or into one human-readable line per bad variable.
+ * Pure apart from resolving a relative data dir against `cwd`.
+ */
+export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): ConfigResult {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    };
+  }
+  const e = parsed.data;
+  const port = e.PORT ?? 3000;
+  const dataDir = e.ISOLA_DATA_DIR ?? "./.isola";
+  return {
+    ok: true,
+    config: {
+      port,
+      host: e.HOST ?? "127.0.0.1",
+      publicUrl: e.PUBLIC_URL ?? `http://localhost:${port}`,
+      dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+      databaseUrl: e.DATABASE_URL,
+      redisUrl: e.REDIS_URL,
+      roles: e.ISOLA_ROLES ?? ["runtime", "control", "web"],
+      secretKey: e.ISOLA_SECRET_KEY,
+      logLevel: e.LOG_LEVEL ?? "info",
+    },
+  };
+}

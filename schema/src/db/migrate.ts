@@ -1,0 +1,47 @@
+import type { Kysely } from "kysely";
+import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS } from "kysely/migration";
+import * as accounts from "./migrations/0001_accounts.ts";
+
+/**
+ * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
+ * Listed statically (not read from disk) so that the same list runs from source,
+ * from a bundle and inside the image.
+ */
+export const migrations: Record<string, Migration> = {
+  "0001_accounts": accounts,
+};
+
+export class MigrationError extends Error {
+  override name = "MigrationError";
+}
+
+// Migrations run against whatever Database a caller holds: they describe history, not today's types.
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's Migrator itself takes Kysely<any>.
+type AnyDb = Kysely<any>;
+
+function migrator(db: AnyDb): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+}
+
+/** The names of the migrations applied by this call (empty when already up to date). */
+function applied(result: MigrationResultSet): string[] {
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    const reason = result.error instanceof Error ? result.error.message : String(result.error);
+    throw new MigrationError(`migration ${failed} failed: ${reason}`, { cause: result.error });
+  }
+  return (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/**
+ * Brings the database to the latest schema. Safe to run from several nodes at once:
+ * Kysely's migrator holds a row lock while it works.
+ */
+export async function migrateToLatest(db: AnyDb): Promise<string[]> {
+  return applied(await migrator(db).migrateToLatest());
+}
+
+/** Undoes every migration (for tests of the down paths). */
+export async function migrateToNothing(db: AnyDb): Promise<string[]> {
+  return applied(await migrator(db).migrateTo(NO_MIGRATIONS));
+}

@@ -1,0 +1,5 @@
+export * from "./api/health.ts";
+export * from "./bus.ts";
+export * from "./config.ts";
+export * from "./db/migrate.ts";
+export * from "./db/tables.ts";
