@@ -150,13 +150,16 @@ if (!existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp) {
   writeFileSync(stampFile, stamp);
 }
 
-// 4. Run the script, forwarding signals so that SIGTERM reaches the server and drains it.
-const child = spawn("pnpm", ["run", "--silent", script, ...scriptArgs], {
-  cwd: root,
-  env,
-  stdio: "inherit",
-  shell: process.platform === "win32",
-});
+// 4. Run the script the way npm does (sh -c), but with no package manager in between, and
+// a simple command exec'd (dash does not do that by itself): SIGTERM then reaches the
+// server itself, which drains, and its exit code comes back unchanged.
+const scriptText = rootManifest.scripts?.[script];
+if (!scriptText) fail(`package.json has no script "${script}"`);
+const quote = (arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`);
+const simple = process.platform !== "win32" && !/[;&|<>()`$\n]/.test(scriptText);
+const command = [simple ? `exec ${scriptText}` : scriptText, ...scriptArgs.map(quote)].join(" ");
+env.PATH = [join(root, "node_modules", ".bin"), env.PATH].join(delimiter);
+const child = spawn(command, { cwd: root, env, stdio: "inherit", shell: true });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => child.kill(signal));
 }

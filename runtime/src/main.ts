@@ -3,10 +3,8 @@
 
 import { parseArgs } from "node:util";
 import { type Config, migrateToLatest, parseConfig, type Role } from "@isola/schema";
-import { pino } from "pino";
 import type { RolePlugin } from "./http/app.ts";
-import { exitOnSignals } from "./process/shutdown.ts";
-import { startIsola } from "./process/start.ts";
+import { serve } from "./process/serve.ts";
 import { openDatabase } from "./stores/database.ts";
 
 const USAGE = `Usage: isola <command>
@@ -21,9 +19,6 @@ Configuration is read from environment variables: see README.md.`;
 /** Roles whose plugins exist. A role listed in ISOLA_ROLES but not here serves nothing yet. */
 const ROLE_PLUGINS: Partial<Record<Role, RolePlugin>> = {};
 
-/** Orchestrators wait 10 s between SIGTERM and SIGKILL; finish (or give up) before that. */
-const SHUTDOWN_GRACE_MS = 9000;
-
 function loadConfig(): Config {
   const result = parseConfig(process.env);
   if (!result.ok) {
@@ -33,34 +28,9 @@ function loadConfig(): Config {
   return result.config;
 }
 
-async function start(config: Config): Promise<void> {
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  process.on("unhandledRejection", (reason) => {
-    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, "unhandled rejection");
-  });
-  const plugins = config.roles.flatMap((role) => ROLE_PLUGINS[role] ?? []);
-  let running: Awaited<ReturnType<typeof startIsola>>;
-  try {
-    running = await startIsola(config, logger, plugins);
-  } catch (error) {
-    logger.fatal(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  }
-  logger.info(
-    {
-      url: running.url,
-      publicUrl: config.publicUrl,
-      roles: config.roles,
-      mounted: config.roles.filter((role) => ROLE_PLUGINS[role]),
-      database: running.stores.dbKind,
-      bus: running.stores.bus.kind,
-    },
-    "isola is listening",
-  );
-  exitOnSignals(running.stop, {
-    graceMs: SHUTDOWN_GRACE_MS,
-    log: (level, message) => logger[level](message),
-  });
+function start(config: Config): Promise<void> {
+  const mounted = config.roles.filter((role) => ROLE_PLUGINS[role]);
+  return serve(config, { plugins: mounted.flatMap((role) => ROLE_PLUGINS[role] ?? []), mounted });
 }
 
 async function migrate(config: Config): Promise<void> {

@@ -25,6 +25,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: options.logger,
     return503OnClosing: true,
   });
+  // While draining (the listener is closed), tell keep-alive clients to hang up after this
+  // response: otherwise an idle connection holds close() open until its keep-alive timeout.
+  app.addHook("onSend", async (_request, reply) => {
+    if (!app.server.listening) reply.header("connection", "close");
+  });
   const { stores, config } = options;
   await app.register(healthRoutes, { stores });
   for (const plugin of options.plugins) await app.register(plugin, { config, stores });
