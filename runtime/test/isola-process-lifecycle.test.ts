@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cleanEnv, spawnIsola } from "./support/isola-process.ts";
+import { cleanEnv, MAIN, spawnIsola } from "./support/isola-process.ts";
 
 const SLOW_SERVER = fileURLToPath(new URL("./fixtures/slow-server.ts", import.meta.url));
 const EMBEDDED_DB = fileURLToPath(new URL("./fixtures/embedded-db.ts", import.meta.url));
@@ -84,6 +84,23 @@ describe("isola start on the embedded defaults", () => {
     const read = spawnSync(process.execPath, [EMBEDDED_DB, "read", dataDir], { encoding: "utf8" });
     expect(read.status).toBe(0);
     expect(JSON.parse(read.stdout)).toEqual([{ slug: "acme", name: "Org acme" }]);
+  });
+});
+
+describe("isola migrate", () => {
+  it("applies the migrations once, then reports the database up to date", () => {
+    const run = () =>
+      spawnSync(process.execPath, ["--no-node-snapshot", MAIN, "migrate"], {
+        env: cleanEnv({ ISOLA_DATA_DIR: dataDir }),
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+    const first = run();
+    expect(first.status).toBe(0);
+    expect(first.stdout).toBe("applied: 0001_accounts\n");
+    const second = run();
+    expect(second.status).toBe(0);
+    expect(second.stdout).toBe("database is up to date\n");
   });
 });
 
