@@ -96,13 +96,21 @@ if (major(process.versions.node) < major(wantedNode)) {
   nodeBinDir = process.platform === "win32" ? nodeHome : join(nodeHome, "bin");
 }
 
-// 2. pnpm: the one on PATH if it has the pinned major version, else the pinned package.
-let pnpmFromToolchain = false;
-env.PATH = [nodeBinDir, env.PATH].join(delimiter);
-if (major(versionOf("pnpm", env) ?? "0") !== major(wantedPnpm)) {
-  wanted.pnpm = wantedPnpm;
-  pnpmFromToolchain = true;
+/** The first `pnpm` on PATH, or undefined. */
+function pnpmOnPath(path) {
+  const names = process.platform === "win32" ? ["pnpm.cmd", "pnpm.exe"] : ["pnpm"];
+  for (const dir of path.split(delimiter)) {
+    for (const name of names) if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
 }
+
+// 2. pnpm: the one on PATH if it has the pinned major version, else the pinned package.
+env.PATH = [nodeBinDir, env.PATH].join(delimiter);
+const pathPnpm = pnpmOnPath(env.PATH);
+if (!pathPnpm || major(versionOf(pathPnpm, env) ?? "0") !== major(wantedPnpm)) wanted.pnpm = wantedPnpm;
+// Ours, whether installed now or found on PATH (as in a shell set up from the README).
+const pnpmFromToolchain = wanted.pnpm !== undefined || pathPnpm?.startsWith(toolchainDir);
 
 if (Object.keys(wanted).length > 0) {
   // Keep what earlier runs installed that is still wanted, so the install is a no-op.
