@@ -1,0 +1,71 @@
+import { createHash } from "node:crypto";
+import { posix } from "node:path";
+import type { CompileDiagnostic, ServerSource } from "@isola/schema";
+import { build, type Message, type Plugin } from "esbuild";
+
+/** `import { ... } from "isola"` reads the module the guest runtime installed. */
+const GUEST_MODULE = `const m = globalThis.__isola;
+export const defineServer = m.defineServer, tool = m.tool, resource = m.resource, prompt = m.prompt, z = m.z;
+export default m;`;
+
+/** Resolves imports inside the given files only: "isola", and relative paths between them. */
+function sourcePlugin(files: ServerSource): Plugin {
+  return {
+    name: "isola-source",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.path === "isola") return { path: "isola", namespace: "isola-guest" };
+        if (args.kind === "entry-point") return { path: args.path, namespace: "tenant" };
+        if (args.path.startsWith("./") || args.path.startsWith("../")) {
+          const resolved = posix.normalize(posix.join(posix.dirname(args.importer), args.path));
+          const candidate = [resolved, `${resolved}.ts`, resolved.replace(/\.js$/, ".ts")].find((p) => p in files);
+          if (candidate) return { path: candidate, namespace: "tenant" };
+          return { errors: [{ text: `cannot find "${args.path}" among the server's files` }] };
+        }
+        return {
+          errors: [
+            { text: `only "isola" may be imported (and the server's own files); "${args.path}" is not available` },
+          ],
+        };
+      });
+      build.onLoad({ filter: /.*/, namespace: "isola-guest" }, () => ({ contents: GUEST_MODULE, loader: "js" }));
+      build.onLoad({ filter: /.*/, namespace: "tenant" }, (args) => ({ contents: files[args.path], loader: "ts" }));
+    },
+  };
+}
+
+function diagnostic(message: Message): CompileDiagnostic {
+  return {
+    step: "bundle",
+    file: message.location?.file.replace(/^tenant:/, "") ?? "",
+    line: message.location?.line ?? 0,
+    column: (message.location?.column ?? -1) + 1,
+    message: message.text,
+  };
+}
+
+export type BundleResult = { ok: true; code: string; hash: string } | { ok: false; errors: CompileDiagnostic[] };
+
+/** Bundles the server's files into one script that runs after the guest runtime. */
+export async function bundleServer(files: ServerSource, entry: string): Promise<BundleResult> {
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: "iife",
+      platform: "neutral",
+      target: "es2024",
+      charset: "utf8",
+      legalComments: "none",
+      logLevel: "silent",
+      plugins: [sourcePlugin(files)],
+    });
+    const code = result.outputFiles[0]?.text ?? "";
+    return { ok: true, code, hash: createHash("sha256").update(code).digest("hex") };
+  } catch (error) {
+    const errors = (error as { errors?: Message[] }).errors;
+    if (!errors) throw error;
+    return { ok: false, errors: errors.map(diagnostic) };
+  }
+}

@@ -1,0 +1,164 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { readFileSync } from "node:fs";
+import type { LogLevel } from "../../guest/runtime/protocol.ts";
+import { SandboxError, sandboxError } from "../errors.ts";
+import type { FromShard, ShardCall, ToShard } from "./shard-protocol.ts";
+
+/** What a caller hears while its call runs. */
+export interface CallHandlers {
+  onLog?(level: LogLevel, message: string, data?: unknown): void;
+  onProgress?(done: number, total: number | undefined, message: string | undefined): void;
+  onClientRequest?(kind: "sample" | "elicit", request: unknown): Promise<unknown>;
+}
+
+interface Pending {
+  serverId: string;
+  handlers: CallHandlers;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+const PAGE_SIZE = 4096;
+
+export interface ShardHooks {
+  onNeedArtifact(hash: string, serverId: string, shard: ShardProcess): void;
+  onExit(shard: ShardProcess, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+/**
+ * One shard child process as the supervisor sees it: calls in flight, the last heartbeat,
+ * and its resident memory (read from /proc, so a shard that is stuck still gets measured).
+ */
+export class ShardProcess {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly startedAt = Date.now();
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #exited = false;
+  lastPong = Date.now();
+  /** Why the supervisor killed it, when it did. */
+  killReason: string | undefined;
+
+  readonly hooks: ShardHooks;
+
+  constructor(entry: string, execArgv: string[], hooks: ShardHooks) {
+    this.hooks = hooks;
+    this.child = fork(entry, [], {
+      execArgv,
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once("message", (message: FromShard) => (message.t === "ready" ? resolve() : undefined));
+      this.child.once("exit", () => reject(sandboxError("SANDBOX_CRASHED")));
+    });
+    this.ready.catch(() => {});
+    this.child.on("message", (message: FromShard) => this.#onMessage(message));
+    this.child.on("exit", (code, signal) => {
+      this.#exited = true;
+      const crashed = sandboxError("SANDBOX_CRASHED");
+      for (const pending of this.#pending.values()) pending.reject(crashed);
+      const serverIds = [...this.#pending.values()].map((p) => p.serverId);
+      this.#pending.clear();
+      this.inFlightAtExit = serverIds;
+      this.hooks.onExit(this, code, signal);
+    });
+    // Sends to a process that just died raise EPIPE on the channel; the exit handler covers them.
+    this.child.on("error", () => {});
+  }
+
+  /** The servers whose calls were lost when the process exited. */
+  inFlightAtExit: string[] = [];
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Resident set size in bytes, from /proc (Linux); undefined elsewhere or once gone. */
+  rss(): number | undefined {
+    try {
+      const [, resident] = readFileSync(`/proc/${this.child.pid}/statm`, "utf8").split(" ");
+      return Number(resident) * PAGE_SIZE;
+    } catch {
+      return undefined;
+    }
+  }
+
+  send(message: ToShard): void {
+    if (!this.#exited && this.child.connected) this.child.send(message);
+  }
+
+  call(call: Omit<ShardCall, "id">, handlers: CallHandlers, signal?: AbortSignal): Promise<unknown> {
+    if (this.#exited) return Promise.reject(sandboxError("SANDBOX_CRASHED"));
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.send({ t: "cancel", id, reason: String(signal?.reason ?? "cancelled") });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      this.#pending.set(id, {
+        serverId: call.server.id,
+        handlers,
+        resolve: (value) => {
+          done();
+          resolve(value);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      this.send({ ...call, id });
+    });
+  }
+
+  kill(reason: string): void {
+    this.killReason ??= reason;
+    if (!this.#exited) this.child.kill("SIGKILL");
+  }
+
+  #onMessage(message: FromShard): void {
+    switch (message.t) {
+      case "result": {
+        const pending = this.#pending.get(message.id);
+        this.#pending.delete(message.id);
+        if (message.ok) pending?.resolve(message.value);
+        else pending?.reject(new SandboxError(message.code, message.message));
+        break;
+      }
+      case "log":
+        this.#pending.get(message.id)?.handlers.onLog?.(message.level, message.message, message.data);
+        break;
+      case "progress":
+        this.#pending.get(message.id)?.handlers.onProgress?.(message.done, message.total, message.message);
+        break;
+      case "client-request": {
+        const ask = this.#pending.get(message.id)?.handlers.onClientRequest;
+        const answer = ask
+          ? ask(message.kind, message.request)
+          : Promise.reject(new Error(`the client does not support ${message.kind}`));
+        answer.then(
+          (value) => this.send({ t: "client-answer", requestId: message.requestId, ok: true, value }),
+          (error: unknown) =>
+            this.send({
+              t: "client-answer",
+              requestId: message.requestId,
+              ok: false,
+              value: String((error as Error)?.message ?? error),
+            }),
+        );
+        break;
+      }
+      case "need-artifact":
+        this.hooks.onNeedArtifact(message.hash, message.serverId, this);
+        break;
+      case "pong":
+        this.lastPong = Date.now();
+        break;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// Messages between the supervisor (in the front process) and a shard process, over
+// Node's IPC channel. Tool code never sees them.
+import type { LogLevel } from "../../guest/runtime/protocol.ts";
+import type { SandboxErrorCode } from "../errors.ts";
+import type { EgressPolicy } from "./egress/egress-fetch.ts";
+import type { IsolateLimits } from "./limits.ts";
+
+export type CallKind = "tool" | "resource" | "prompt" | "describe";
+
+/** A call into one server version. `code` is inline only for describe (builds not stored yet). */
+export interface ShardCall {
+  t: "call";
+  id: number;
+  /** Identifies the code: an isolate is reused while server, hash and limits are the same. */
+  server: { id: string; hash: string; code?: string };
+  kind: CallKind;
+  /** Tool or prompt name, or resource URI. */
+  target: string;
+  args: unknown;
+  env: Record<string, string>;
+  user: { subject: string; clientId: string | null; scopes: string[] } | null;
+  egress: EgressPolicy;
+  limits: Partial<IsolateLimits>;
+}
+
+export type ToShard =
+  | ShardCall
+  | { t: "artifact"; hash: string; code: string }
+  | { t: "artifact-missing"; hash: string; message: string }
+  | { t: "cancel"; id: number; reason: string }
+  | { t: "client-answer"; requestId: number; ok: boolean; value: unknown }
+  | { t: "evict"; serverId: string }
+  | { t: "ping"; n: number };
+
+export type FromShard =
+  | { t: "ready" }
+  | { t: "result"; id: number; ok: true; value: unknown }
+  | { t: "result"; id: number; ok: false; code: SandboxErrorCode; message: string }
+  | { t: "need-artifact"; hash: string; serverId: string }
+  | { t: "log"; id: number; level: LogLevel; message: string; data?: unknown }
+  | { t: "progress"; id: number; done: number; total?: number; message?: string }
+  | { t: "client-request"; id: number; requestId: number; kind: "sample" | "elicit"; request: unknown }
+  | { t: "pong"; n: number; rss: number; isolates: number; inFlight: number };

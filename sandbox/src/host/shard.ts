@@ -1,0 +1,153 @@
+import { SandboxError, sandboxError } from "../errors.ts";
+import type { Resolve } from "./egress/egress-fetch.ts";
+import { IsolatePool, type PoolOptions } from "./isolate-pool.ts";
+import type { FromShard, ShardCall, ToShard } from "./shard-protocol.ts";
+import { type CallOptions, TenantIsolate, warmGuestRuntime } from "./tenant-isolate.ts";
+
+export interface ShardOptions {
+  /** DNS for egress; tests inject a stub (the DNS boundary). */
+  resolve?: Resolve;
+  pool?: Partial<PoolOptions>;
+  /** Calls in progress across all isolates of this shard. isolated-vm spawns threads without bound past its pool. */
+  maxInFlight?: number;
+}
+
+/**
+ * The body of a sandbox shard process: isolates for the tenants hashed to this shard,
+ * driven by the supervisor over IPC. It never serves HTTP; if tool code takes it down,
+ * the supervisor restarts it and only its in-flight calls are lost.
+ */
+export async function runShard(options: ShardOptions = {}): Promise<void> {
+  const send = (message: FromShard) => process.send?.(message);
+  const pool = new IsolatePool(options.pool);
+  const maxInFlight = options.maxInFlight ?? 256;
+  const cancels = new Map<number, AbortController>();
+  const artifactWaits = new Map<string, { resolve(code: string): void; reject(error: Error): void }[]>();
+  const clientWaits = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let nextClientRequest = 1;
+
+  // A stray rejection in host code must not end the shard (FIELD-NOTES: isolated-vm host functions).
+  process.on("unhandledRejection", () => {});
+  // The supervisor going away means this shard has no purpose left.
+  process.on("disconnect", () => process.exit(0));
+
+  const sweeper = setInterval(() => pool.sweep(), 5000);
+  sweeper.unref();
+
+  function artifact(call: ShardCall): Promise<string> {
+    if (call.server.code !== undefined) return Promise.resolve(call.server.code);
+    return new Promise((resolve, reject) => {
+      const waits = artifactWaits.get(call.server.hash) ?? [];
+      if (waits.length === 0) send({ t: "need-artifact", hash: call.server.hash, serverId: call.server.id });
+      waits.push({ resolve, reject });
+      artifactWaits.set(call.server.hash, waits);
+    });
+  }
+
+  function callOptions(call: ShardCall, signal: AbortSignal): CallOptions {
+    return {
+      env: call.env,
+      user: call.user,
+      egress: call.egress,
+      signal,
+      onLog: (level, message, data) =>
+        send({ t: "log", id: call.id, level, message, ...(data === undefined ? {} : { data }) }),
+      onProgress: (done, total, message) =>
+        send({
+          t: "progress",
+          id: call.id,
+          done,
+          ...(total === undefined ? {} : { total }),
+          ...(message === undefined ? {} : { message }),
+        }),
+      onClientRequest: (kind, request) =>
+        new Promise((resolve, reject) => {
+          const requestId = nextClientRequest++;
+          clientWaits.set(requestId, { resolve, reject });
+          send({ t: "client-request", id: call.id, requestId, kind, request });
+        }),
+    };
+  }
+
+  async function run(call: ShardCall): Promise<unknown> {
+    const create = async () =>
+      TenantIsolate.create({ code: await artifact(call), hash: call.server.hash }, call.limits, {
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+      });
+    if (call.kind === "describe") {
+      // A build not yet stored: load, describe, release.
+      const isolate = await create();
+      try {
+        return await isolate.describe();
+      } finally {
+        isolate.dispose();
+      }
+    }
+    const key = `${call.server.id}#${call.server.hash}#${JSON.stringify(call.limits)}`;
+    const isolate = await pool.acquire(key, create);
+    const controller = new AbortController();
+    cancels.set(call.id, controller);
+    try {
+      const callOpts = callOptions(call, controller.signal);
+      if (call.kind === "tool") return await isolate.callTool(call.target, call.args, callOpts);
+      if (call.kind === "resource") return await isolate.readResource(call.target, callOpts);
+      return await isolate.getPrompt(call.target, call.args as Record<string, string>, callOpts);
+    } finally {
+      cancels.delete(call.id);
+    }
+  }
+
+  let inFlight = 0;
+  async function onCall(call: ShardCall): Promise<void> {
+    if (inFlight >= maxInFlight) {
+      const error = sandboxError("SANDBOX_BUSY", maxInFlight);
+      send({ t: "result", id: call.id, ok: false, code: error.code, message: error.message });
+      return;
+    }
+    inFlight++;
+    try {
+      send({ t: "result", id: call.id, ok: true, value: await run(call) });
+    } catch (error) {
+      const known = error instanceof SandboxError ? error : sandboxError("SANDBOX_INTERNAL", String(error));
+      send({ t: "result", id: call.id, ok: false, code: known.code, message: known.message });
+    } finally {
+      inFlight--;
+    }
+  }
+
+  process.on("message", (message: ToShard) => {
+    switch (message.t) {
+      case "call":
+        void onCall(message);
+        break;
+      case "artifact":
+      case "artifact-missing": {
+        const waits = artifactWaits.get(message.hash) ?? [];
+        artifactWaits.delete(message.hash);
+        for (const wait of waits) {
+          if (message.t === "artifact") wait.resolve(message.code);
+          else wait.reject(sandboxError("SANDBOX_LOAD_FAILED", message.message));
+        }
+        break;
+      }
+      case "cancel":
+        cancels.get(message.id)?.abort(message.reason);
+        break;
+      case "client-answer": {
+        const wait = clientWaits.get(message.requestId);
+        clientWaits.delete(message.requestId);
+        if (message.ok) wait?.resolve(message.value);
+        else wait?.reject(new Error(String(message.value)));
+        break;
+      }
+      case "evict":
+        pool.evict(`${message.serverId}#`);
+        break;
+      case "ping":
+        send({ t: "pong", n: message.n, rss: process.memoryUsage.rss(), isolates: pool.size, inFlight });
+        break;
+    }
+  });
+  await warmGuestRuntime();
+  send({ t: "ready" });
+}

@@ -1,0 +1,276 @@
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { sandboxError } from "../errors.ts";
+import type { EgressPolicy } from "./egress/egress-fetch.ts";
+import type { IsolateLimits } from "./limits.ts";
+import { DEFAULT_QUARANTINE, Quarantine, type QuarantinePolicy } from "./quarantine.ts";
+import { type CallHandlers, ShardProcess } from "./shard-process.ts";
+import type { CallKind } from "./shard-protocol.ts";
+
+const SHARD_MAIN = fileURLToPath(new URL("./shard-main.ts", import.meta.url));
+
+export interface SupervisorOptions {
+  /** Shard processes; default one per core. */
+  shards?: number;
+  /** The shard entry point; tests pass one that injects a DNS stub. */
+  entry?: string;
+  /** The code of a server version, when a shard asks for it. */
+  loadArtifact(serverId: string, hash: string): Promise<string>;
+  /** A shard over this resident size is killed at once (a memory bomb got past the heap limit). */
+  maxShardRssBytes?: number;
+  /** A shard over this resident size is replaced gracefully (freed isolate memory rarely goes back to the OS). */
+  recycleShardRssBytes?: number;
+  /** No heartbeat answer for this long: the shard is hung and gets killed. */
+  hangTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  quarantine?: Partial<QuarantinePolicy>;
+  /** For logs and metrics: shard exits, restarts, recycles and quarantines. */
+  onEvent?(event: SupervisorEvent): void;
+}
+
+export type SupervisorEvent =
+  | {
+      type: "shard-exit";
+      slot: number;
+      pid: number | undefined;
+      code: number | null;
+      signal: string | null;
+      reason: string;
+      lostCalls: number;
+    }
+  | { type: "shard-start"; slot: number; pid: number | undefined }
+  | { type: "shard-recycle"; slot: number; pid: number | undefined; rssBytes: number }
+  | { type: "quarantine"; serverId: string };
+
+export interface SandboxCall extends CallHandlers {
+  server: { id: string; hash: string };
+  kind: Exclude<CallKind, "describe">;
+  /** Tool or prompt name, or resource URI. */
+  target: string;
+  args: unknown;
+  env: Record<string, string>;
+  user: { subject: string; clientId: string | null; scopes: string[] } | null;
+  egress: EgressPolicy;
+  limits?: Partial<IsolateLimits>;
+  signal?: AbortSignal;
+}
+
+interface Slot {
+  current: ShardProcess;
+  /** Replaced by a recycle; finishing their in-flight calls. */
+  draining: Set<ShardProcess>;
+  restarts: number[];
+}
+
+/** FNV-1a: a tenant always lands on the same shard (while the shard count is the same). */
+export function shardFor(serverId: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < serverId.length; i++) {
+    hash ^= serverId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+/**
+ * Runs tenant code in shard processes and keeps them healthy: restarts a shard that exits
+ * or hangs, kills one over its memory ceiling, recycles one that has grown, and quarantines
+ * a server that keeps crashing its shard. Lives in the front process; never runs tool code.
+ */
+export class SandboxSupervisor {
+  readonly #options: Required<Omit<SupervisorOptions, "onEvent" | "quarantine">> & Pick<SupervisorOptions, "onEvent">;
+  readonly #slots: Slot[] = [];
+  readonly #quarantine: Quarantine;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #ping = 0;
+  #closed = false;
+
+  constructor(options: SupervisorOptions) {
+    this.#options = {
+      shards: options.shards ?? availableParallelism(),
+      entry: options.entry ?? SHARD_MAIN,
+      loadArtifact: options.loadArtifact,
+      maxShardRssBytes: options.maxShardRssBytes ?? 3 * 1024 ** 3,
+      recycleShardRssBytes: options.recycleShardRssBytes ?? 1.5 * 1024 ** 3,
+      hangTimeoutMs: options.hangTimeoutMs ?? 10_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+      onEvent: options.onEvent,
+    };
+    this.#quarantine = new Quarantine({ ...DEFAULT_QUARANTINE, ...options.quarantine });
+  }
+
+  async start(): Promise<void> {
+    for (let slot = 0; slot < this.#options.shards; slot++) {
+      this.#slots.push({ current: this.#spawn(slot), draining: new Set(), restarts: [] });
+    }
+    await Promise.all(this.#slots.map((s) => s.current.ready));
+    this.#heartbeat = setInterval(() => this.#checkShards(), this.#options.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  #spawn(slot: number): ShardProcess {
+    // Tool code may not build code from strings (V8 enforces it in every isolate of the process).
+    const shard = new ShardProcess(
+      this.#options.entry,
+      ["--no-node-snapshot", "--disallow-code-generation-from-strings"],
+      {
+        onNeedArtifact: (hash, serverId, from) => {
+          this.#options.loadArtifact(serverId, hash).then(
+            (code) => from.send({ t: "artifact", hash, code }),
+            (error: unknown) =>
+              from.send({ t: "artifact-missing", hash, message: String((error as Error)?.message ?? error) }),
+          );
+        },
+        onExit: (exited, code, signal) => this.#onExit(slot, exited, code, signal),
+      },
+    );
+    this.#options.onEvent?.({ type: "shard-start", slot, pid: shard.child.pid });
+    return shard;
+  }
+
+  #onExit(slotIndex: number, shard: ShardProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const slot = this.#slots[slotIndex];
+    if (!slot) return;
+    const lost = shard.inFlightAtExit;
+    this.#options.onEvent?.({
+      type: "shard-exit",
+      slot: slotIndex,
+      pid: shard.child.pid,
+      code,
+      signal,
+      reason: shard.killReason ?? (slot.draining.has(shard) ? "recycled" : "exited"),
+      lostCalls: lost.length,
+    });
+    if (slot.draining.delete(shard) || this.#closed) return;
+    if (lost.length > 0) {
+      for (const serverId of this.#quarantine.recordCrash(lost, Date.now())) {
+        this.#options.onEvent?.({ type: "quarantine", serverId });
+      }
+    }
+    // Back off when a slot keeps crashing, so a crash loop does not burn a core.
+    const now = Date.now();
+    slot.restarts = slot.restarts.filter((at) => now - at < 60_000);
+    slot.restarts.push(now);
+    const delay = Math.min(5000, 50 * 2 ** Math.max(0, slot.restarts.length - 3));
+    const replacement = () => {
+      if (!this.#closed) slot.current = this.#spawn(slotIndex);
+    };
+    if (slot.current === shard) {
+      // Until the replacement exists, calls wait on a process that is already gone: spawn now,
+      // but delay it when the slot is crash-looping.
+      if (delay <= 50) replacement();
+      else setTimeout(replacement, delay).unref();
+    }
+  }
+
+  #checkShards(): void {
+    const now = Date.now();
+    for (const [index, slot] of this.#slots.entries()) {
+      for (const shard of [slot.current, ...slot.draining]) {
+        if (shard.exited) continue;
+        if (now - shard.lastPong > this.#options.hangTimeoutMs) {
+          shard.kill(`no heartbeat for ${this.#options.hangTimeoutMs} ms`);
+          continue;
+        }
+        const rss = shard.rss() ?? 0;
+        if (rss > this.#options.maxShardRssBytes) {
+          shard.kill(`resident memory ${Math.round(rss / 1024 ** 2)} MB over the ceiling`);
+          continue;
+        }
+        if (slot.draining.has(shard) && shard.inFlight === 0) shard.kill("recycled");
+        else if (shard === slot.current && rss > this.#options.recycleShardRssBytes) {
+          this.#options.onEvent?.({ type: "shard-recycle", slot: index, pid: shard.child.pid, rssBytes: rss });
+          slot.draining.add(shard);
+          slot.current = this.#spawn(index);
+        } else {
+          shard.send({ t: "ping", n: ++this.#ping });
+        }
+      }
+    }
+  }
+
+  async call(call: SandboxCall): Promise<unknown> {
+    if (this.#quarantine.isQuarantined(call.server.id)) throw sandboxError("SANDBOX_QUARANTINED");
+    const shard = this.#slotFor(call.server.id).current;
+    await shard.ready;
+    const { signal, onLog, onProgress, onClientRequest, ...rest } = call;
+    return shard.call(
+      { t: "call", ...rest, server: { id: call.server.id, hash: call.server.hash }, limits: call.limits ?? {} },
+      {
+        ...(onLog ? { onLog } : {}),
+        ...(onProgress ? { onProgress } : {}),
+        ...(onClientRequest ? { onClientRequest } : {}),
+      },
+      signal,
+    );
+  }
+
+  /** Loads a bundle that is not stored yet and returns what it declares (for the compiler). */
+  async describe(bundle: { code: string; hash: string }, limits: Partial<IsolateLimits> = {}): Promise<unknown> {
+    const shard = this.#slotFor(bundle.hash).current;
+    await shard.ready;
+    return shard.call(
+      {
+        t: "call",
+        server: { id: `build:${bundle.hash}`, hash: bundle.hash, code: bundle.code },
+        kind: "describe",
+        target: "",
+        args: null,
+        env: {},
+        user: null,
+        egress: { allowedHosts: [] },
+        limits,
+      },
+      {},
+    );
+  }
+
+  /** A new version is live: release the old one's isolates once idle, and lift a quarantine. */
+  versionChanged(serverId: string): void {
+    this.#quarantine.clear(serverId);
+    this.#slotFor(serverId).current.send({ t: "evict", serverId });
+  }
+
+  isQuarantined(serverId: string): boolean {
+    return this.#quarantine.isQuarantined(serverId);
+  }
+
+  clearQuarantine(serverId: string): void {
+    this.#quarantine.clear(serverId);
+  }
+
+  #slotFor(serverId: string): Slot {
+    if (this.#closed || this.#slots.length === 0) throw sandboxError("SANDBOX_INTERNAL", "the sandbox is not running");
+    return this.#slots[shardFor(serverId, this.#slots.length)] as Slot;
+  }
+
+  /** The process of each slot (for tests and metrics). */
+  shards(): { pid: number | undefined; inFlight: number; rssBytes: number | undefined }[] {
+    return this.#slots.map(({ current }) => ({
+      pid: current.child.pid,
+      inFlight: current.inFlight,
+      rssBytes: current.rss(),
+    }));
+  }
+
+  shardOf(serverId: string): number | undefined {
+    return this.#slotFor(serverId).current.child.pid;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    const all = this.#slots.flatMap((slot) => [slot.current, ...slot.draining]);
+    await Promise.all(
+      all.map(
+        (shard) =>
+          new Promise<void>((resolve) => {
+            if (shard.exited) return resolve();
+            shard.child.once("exit", () => resolve());
+            shard.child.disconnect();
+            setTimeout(() => shard.kill("closing"), 2000).unref();
+          }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,504 @@
+import { randomBytes } from "node:crypto";
+import type { Manifest } from "@isola/schema";
+import ivm from "isolated-vm";
+import {
+  type CallContextData,
+  GUEST_ENTRY_POINTS,
+  type GuestFetchRequest,
+  type GuestReply,
+  HOST_OPS,
+  type LogLevel,
+  URL_PARTS,
+} from "../../guest/runtime/protocol.ts";
+import { SandboxError, sandboxError } from "../errors.ts";
+import { type EgressPolicy, egressFetch, type Resolve } from "./egress/egress-fetch.ts";
+import { guestRuntimeSource } from "./guest-runtime.ts";
+import { type IsolateLimits, mergeLimits } from "./limits.ts";
+
+/** What a call hands the isolate and hears back from it. */
+export interface CallOptions {
+  env: Record<string, string>;
+  user: CallContextData["user"];
+  egress: EgressPolicy;
+  /** Cancellation from the client. */
+  signal?: AbortSignal;
+  onLog?(level: LogLevel, message: string, data?: unknown): void;
+  onProgress?(done: number, total: number | undefined, message: string | undefined): void;
+  /** Sampling and elicitation: requests to the MCP client, carried by the runtime. */
+  onClientRequest?(kind: "sample" | "elicit", request: unknown): Promise<unknown>;
+}
+
+interface ActiveCall {
+  options: CallOptions;
+  cpuAtStartNs: bigint;
+  deadline: number;
+  fail(error: SandboxError): void;
+}
+
+type EntryPoint = (typeof GUEST_ENTRY_POINTS)[number];
+
+/** Compiled code is cached per process: the runtime always, tenant bundles by hash. */
+let runtimeCache: { source: string; cachedData?: ivm.ExternalCopy<ArrayBuffer> } | undefined;
+const bundleCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+
+/** Compiles the guest runtime once so that the first tenant's cold start does not pay for it. */
+export async function warmGuestRuntime(): Promise<void> {
+  runtimeCache ??= { source: await guestRuntimeSource() };
+  if (runtimeCache.cachedData) return;
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  try {
+    runtimeCache.cachedData = produced(
+      await isolate.compileScript(runtimeCache.source, { filename: "isola-runtime.js", produceCachedData: true }),
+    );
+  } finally {
+    isolate.dispose();
+  }
+}
+
+/**
+ * One server version in one isolate with one context, reused across calls (like a worker's
+ * global scope). Limits: a memory cap (isolated-vm's, a guideline), a CPU budget and a wall
+ * deadline per call enforced from the host (also after awaits, which isolated-vm's own
+ * timeout does not cover), a result size cap and a concurrency cap. A call that breaks the
+ * CPU or memory limit disposes the isolate; the next call gets a fresh one.
+ */
+export class TenantIsolate {
+  readonly limits: IsolateLimits;
+  readonly #isolate: ivm.Isolate;
+  readonly #context: ivm.Context;
+  readonly #entry = new Map<EntryPoint, ivm.Reference>();
+  readonly #calls = new Map<number, ActiveCall>();
+  readonly #timers = new Map<number, NodeJS.Timeout>();
+  readonly #resolve: Resolve | undefined;
+  #nextCall = 1;
+  #watchdog: NodeJS.Timeout | undefined;
+  #disposed = false;
+  /** The egress policy of the latest call: fetch is per isolate, not per call. */
+  #egress: EgressPolicy = { allowedHosts: [] };
+  #fetchesInFlight = 0;
+  readonly #waiting: (() => void)[] = [];
+  lastUsed = Date.now();
+
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, limits: IsolateLimits, resolve?: Resolve) {
+    this.#isolate = isolate;
+    this.#context = context;
+    this.limits = limits;
+    this.#resolve = resolve;
+  }
+
+  /** Loads the guest runtime and the bundle. Throws SANDBOX_LOAD_FAILED with the reason. */
+  static async create(
+    bundle: { code: string; hash: string },
+    limits: Partial<IsolateLimits> = {},
+    options: { resolve?: Resolve } = {},
+  ): Promise<TenantIsolate> {
+    const merged = mergeLimits(limits);
+    const isolate = new ivm.Isolate({ memoryLimit: merged.memoryMb });
+    try {
+      const context = await isolate.createContext();
+      const tenant = new TenantIsolate(isolate, context, merged, options.resolve);
+      await tenant.#load(bundle);
+      return tenant;
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      if (error instanceof SandboxError) throw error;
+      throw sandboxError("SANDBOX_LOAD_FAILED", describeIsolateError(error, merged));
+    }
+  }
+
+  async #load(bundle: { code: string; hash: string }): Promise<void> {
+    const global = this.#context.global;
+    await global.set(
+      "__isolaHostCall",
+      new ivm.Callback((op: string, payload: string) => this.#onHostCall(op, payload)),
+    );
+
+    runtimeCache ??= { source: await guestRuntimeSource() };
+    const runtime = await this.#isolate.compileScript(runtimeCache.source, {
+      filename: "isola-runtime.js",
+      ...(runtimeCache.cachedData ? { cachedData: runtimeCache.cachedData } : { produceCachedData: true }),
+    });
+    runtimeCache.cachedData ??= produced(runtime);
+    await runtime.run(this.#context, { timeout: this.limits.loadTimeoutMs });
+
+    const guest = (await global.get("__isolaGuest", { reference: true })) as ivm.Reference<Record<string, unknown>>;
+    for (const name of GUEST_ENTRY_POINTS) {
+      this.#entry.set(name, (await guest.get(name, { reference: true })) as ivm.Reference);
+    }
+    // From here on, tool code cannot reach the entry points the host holds.
+    await global.delete("__isolaGuest");
+
+    // cachedData we produced ourselves from this source: never accept it from elsewhere.
+    const cached = bundleCache.get(bundle.hash);
+    const script = await this.#isolate.compileScript(bundle.code, {
+      filename: "server.js",
+      ...(cached ? { cachedData: cached } : { produceCachedData: true }),
+    });
+    const fresh = cached ? undefined : produced(script);
+    if (fresh) bundleCache.set(bundle.hash, fresh);
+    try {
+      await script.run(this.#context, { timeout: this.limits.loadTimeoutMs });
+    } catch (error) {
+      throw sandboxError("SANDBOX_LOAD_FAILED", describeIsolateError(error, this.limits));
+    }
+  }
+
+  get disposed(): boolean {
+    return this.#disposed || this.#isolate.isDisposed;
+  }
+
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  /** Bytes of V8 heap in use: what the pool's memory budget counts. */
+  heapBytes(): number {
+    if (this.disposed) return 0;
+    const stats = this.#isolate.getHeapStatisticsSync();
+    return stats.used_heap_size + stats.externally_allocated_size;
+  }
+
+  /** The manifest the code declares (JSON Schemas from its zod definitions). */
+  async describe(): Promise<Manifest> {
+    const answer = await this.#entry.get("describe")?.apply(undefined, [], {
+      result: { copy: true },
+      timeout: this.limits.loadTimeoutMs,
+    });
+    return unwrap(answer) as Manifest;
+  }
+
+  callTool(name: string, args: unknown, options: CallOptions): Promise<unknown> {
+    return this.#call("callTool", (callId, ctx) => [callId, name, JSON.stringify(args ?? {}), ctx], options);
+  }
+
+  readResource(uri: string, options: CallOptions): Promise<unknown> {
+    return this.#call("readResource", (callId, ctx) => [callId, uri, ctx], options);
+  }
+
+  getPrompt(name: string, args: Record<string, string>, options: CallOptions): Promise<unknown> {
+    return this.#call("getPrompt", (callId, ctx) => [callId, name, JSON.stringify(args ?? {}), ctx], options);
+  }
+
+  async #call(
+    entry: EntryPoint,
+    args: (callId: number, contextJson: string) => unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
+    if (this.disposed) throw sandboxError("SANDBOX_RESET");
+    await this.#slot();
+    if (this.disposed) throw sandboxError("SANDBOX_RESET");
+    options.signal?.throwIfAborted();
+    this.lastUsed = Date.now();
+    this.#egress = options.egress;
+    const callId = this.#nextCall++;
+    const contextJson = JSON.stringify({
+      env: options.env,
+      user: options.user,
+      maxResultBytes: this.limits.maxResultBytes,
+    } satisfies CallContextData);
+
+    let fail: (error: SandboxError) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    this.#calls.set(callId, {
+      options,
+      cpuAtStartNs: this.#isolate.cpuTime,
+      deadline: Date.now() + this.limits.wallTimeMs,
+      fail,
+    });
+    const onAbort = () => {
+      this.#abortGuest(callId, "cancelled by the client");
+      fail(sandboxError("SANDBOX_CANCELLED", "cancelled by the client"));
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    this.#startWatchdog();
+    try {
+      const running = this.#entry.get(entry)?.apply(undefined, args(callId, contextJson), {
+        result: { promise: true, copy: true },
+        timeout: this.limits.cpuTimeMs,
+      });
+      const answer = await Promise.race([running, failed]);
+      if (typeof answer === "string" && answer.length > this.limits.maxResultBytes + 1024) {
+        // The guest checks this too; the host does not trust the guest.
+        throw sandboxError(
+          "SANDBOX_RESULT_TOO_LARGE",
+          `${answer.length} bytes; the limit is ${this.limits.maxResultBytes}`,
+        );
+      }
+      return unwrap(answer);
+    } catch (error) {
+      throw this.#explain(error);
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      this.#calls.delete(callId);
+      this.#waiting.shift()?.();
+      if (this.#calls.size === 0) this.#quiesce();
+    }
+  }
+
+  /** Waits for a free call slot, first come first served; past the queue's length the call is refused as busy. */
+  async #slot(): Promise<void> {
+    if (this.#calls.size < this.limits.maxConcurrentCalls && this.#waiting.length === 0) return;
+    if (this.#waiting.length >= this.limits.maxQueuedCalls) {
+      throw sandboxError("SANDBOX_BUSY", this.limits.maxConcurrentCalls + this.limits.maxQueuedCalls);
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Turns what an apply rejected with into a SandboxError that says which limit was hit. */
+  #explain(error: unknown): SandboxError {
+    if (error instanceof SandboxError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/memory limit/i.test(message)) {
+      this.dispose();
+      return sandboxError("SANDBOX_MEMORY_LIMIT", this.limits.memoryMb);
+    }
+    if (/timed out/i.test(message)) {
+      this.dispose();
+      return sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs);
+    }
+    if (/disposed/i.test(message)) return sandboxError("SANDBOX_RESET");
+    return sandboxError("SANDBOX_INTERNAL", message);
+  }
+
+  /** Checks every running call's CPU and wall time; isolated-vm's timeout misses code after an await. */
+  #startWatchdog(): void {
+    this.#watchdog ??= setInterval(() => {
+      if (this.disposed) return;
+      const now = Date.now();
+      const cpu = this.#isolate.cpuTime;
+      for (const [callId, call] of this.#calls) {
+        if (Number(cpu - call.cpuAtStartNs) / 1e6 > this.limits.cpuTimeMs) {
+          call.fail(sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs));
+          this.#failOthers(callId);
+          this.dispose();
+          return;
+        }
+        if (now > call.deadline) {
+          this.#abortGuest(callId, "deadline passed");
+          call.fail(sandboxError("SANDBOX_WALL_TIMEOUT", this.limits.wallTimeMs));
+        }
+      }
+    }, this.limits.watchdogIntervalMs);
+    this.#watchdog.unref();
+  }
+
+  #failOthers(except: number): void {
+    for (const [callId, call] of this.#calls) if (callId !== except) call.fail(sandboxError("SANDBOX_RESET"));
+  }
+
+  /** No call is running: stop the watchdog and drop pending timers (no background work). */
+  #quiesce(): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #abortGuest(callId: number, reason: string): void {
+    this.#entry
+      .get("abort")
+      ?.apply(undefined, [callId, reason], { timeout: this.limits.cpuTimeMs })
+      .catch(() => {});
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    // Queued calls wake up, see the isolate is gone, and fail with SANDBOX_RESET.
+    for (const wake of this.#waiting.splice(0)) wake();
+    this.#quiesce();
+    this.#failOthers(-1);
+    if (!this.#isolate.isDisposed) this.#isolate.dispose();
+  }
+
+  /** The one synchronous callback tool code can reach (through the guest runtime). Never throws. */
+  #onHostCall(op: string, payload: string): string {
+    try {
+      const data = JSON.parse(payload) as Record<string, unknown>;
+      switch (op) {
+        case HOST_OPS.log:
+          return this.#log(data);
+        case HOST_OPS.progress: {
+          const call = this.#calls.get(data.callId as number);
+          call?.options.onProgress?.(
+            Number(data.done),
+            data.total as number | undefined,
+            data.message as string | undefined,
+          );
+          return "";
+        }
+        case HOST_OPS.random:
+          return randomBytes(Math.min(65536, Math.max(0, Number(data.n) || 0))).toString("hex");
+        case HOST_OPS.parseUrl:
+          return parseUrl(data);
+        case HOST_OPS.setTimer:
+          return this.#setTimer(Number(data.id), Number(data.ms));
+        case HOST_OPS.clearTimer:
+          clearTimeout(this.#timers.get(Number(data.id)));
+          this.#timers.delete(Number(data.id));
+          return "";
+        case HOST_OPS.fetch:
+          this.#answer(Number(data.id), () => this.#fetch(data.request as GuestFetchRequest));
+          return "";
+        case HOST_OPS.sample:
+        case HOST_OPS.elicit:
+          this.#answer(Number(data.id), () => this.#clientRequest(op, data));
+          return "";
+        default:
+          return "";
+      }
+    } catch {
+      return "";
+    }
+  }
+
+  #logLines = 0;
+  #logWindowStart = Date.now();
+
+  #log(data: Record<string, unknown>): string {
+    // A flood of log lines costs the host, so each isolate gets a budget per second.
+    const now = Date.now();
+    if (now - this.#logWindowStart > 1000) {
+      this.#logWindowStart = now;
+      this.#logLines = 0;
+    }
+    if (++this.#logLines > this.limits.maxLogLinesPerSecond) return "";
+    const level = (["debug", "info", "warning", "error"] as const).find((l) => l === data.level) ?? "info";
+    const message = String(data.message).slice(0, this.limits.maxLogLineBytes);
+    const call = data.callId === null ? undefined : this.#calls.get(data.callId as number);
+    const target = call?.options ?? [...this.#calls.values()].at(-1)?.options;
+    target?.onLog?.(level, message, data.data);
+    return "";
+  }
+
+  #setTimer(id: number, ms: number): string {
+    if (this.#calls.size === 0) return "timers are available only while a call runs";
+    if (ms > this.limits.maxTimerMs) return `setTimeout delay is capped at ${this.limits.maxTimerMs} ms`;
+    if (this.#timers.size >= this.limits.maxPendingTimers) {
+      return `at most ${this.limits.maxPendingTimers} timers may be pending`;
+    }
+    const timer = setTimeout(() => {
+      this.#timers.delete(id);
+      if (this.disposed) return;
+      this.#entry
+        .get("fireTimer")
+        ?.apply(undefined, [id], { timeout: this.limits.cpuTimeMs })
+        .catch((error: unknown) => this.#reportBackgroundError(error));
+    }, ms);
+    this.#timers.set(id, timer);
+    return "";
+  }
+
+  /** Runs an async host operation and hands its outcome to the guest's resolver. */
+  #answer(id: number, work: () => Promise<unknown>): void {
+    void (async () => {
+      let ok = true;
+      let payload: string;
+      try {
+        payload = JSON.stringify(await work());
+      } catch (error) {
+        ok = false;
+        payload = error instanceof Error ? error.message : String(error);
+      }
+      if (this.disposed) return;
+      // The tool's continuation runs inside this apply: the timeout bounds it.
+      await this.#entry
+        .get("resolve")
+        ?.apply(undefined, [id, ok, payload], { timeout: this.limits.cpuTimeMs })
+        .catch((error: unknown) => this.#reportBackgroundError(error));
+    })();
+  }
+
+  #reportBackgroundError(error: unknown): void {
+    const explained = this.#explain(error);
+    if (explained.code === "SANDBOX_CPU_LIMIT" || explained.code === "SANDBOX_MEMORY_LIMIT") {
+      for (const call of this.#calls.values()) call.fail(explained);
+    }
+  }
+
+  async #fetch(request: GuestFetchRequest): Promise<unknown> {
+    if (this.#calls.size === 0) throw new Error("fetch is available only while a call runs");
+    if (this.#fetchesInFlight >= this.limits.maxConcurrentFetches) {
+      throw new Error(`at most ${this.limits.maxConcurrentFetches} fetches may run at once`);
+    }
+    this.#fetchesInFlight++;
+    try {
+      const response = await egressFetch(
+        {
+          url: request.url,
+          method: request.method,
+          headers: request.headers,
+          ...(request.body === undefined ? {} : { body: Buffer.from(request.body, "base64") }),
+        },
+        this.#egress,
+        this.#resolve ? { resolve: this.#resolve } : {},
+      );
+      return { ...response, body: Buffer.from(response.body).toString("base64") };
+    } finally {
+      this.#fetchesInFlight--;
+    }
+  }
+
+  async #clientRequest(kind: "sample" | "elicit", data: Record<string, unknown>): Promise<unknown> {
+    const call = this.#calls.get(data.callId as number);
+    if (!call?.options.onClientRequest) throw new Error(`the client does not support ${kind}`);
+    return call.options.onClientRequest(kind, data.request);
+  }
+}
+
+/** compileScript's result carries the cache it produced, though its type does not say so. */
+function produced(script: ivm.Script): ivm.ExternalCopy<ArrayBuffer> | undefined {
+  return (script as ivm.Script & ivm.CachedDataResult).cachedData;
+}
+
+function parseUrl(data: Record<string, unknown>): string {
+  const url = URL.parse(String(data.url), data.base === undefined ? undefined : String(data.base));
+  if (!url) return "";
+  const set = data.set as [string, string] | undefined;
+  if (set && (URL_PARTS as readonly string[]).includes(set[0])) {
+    (url as unknown as Record<string, string>)[set[0]] = set[1];
+  }
+  return JSON.stringify(Object.fromEntries([...URL_PARTS, "origin"].map((part) => [part, url[part as "href"]])));
+}
+
+/** A guest reply: the value, or the guest's error turned into a SandboxError. */
+function unwrap(answer: unknown): unknown {
+  if (typeof answer !== "string")
+    throw sandboxError("SANDBOX_INTERNAL", "the guest answered something other than JSON");
+  let reply: GuestReply<unknown>;
+  try {
+    reply = JSON.parse(answer) as GuestReply<unknown>;
+  } catch {
+    throw sandboxError("SANDBOX_INTERNAL", "the guest answered malformed JSON");
+  }
+  if (typeof reply !== "object" || reply === null)
+    throw sandboxError("SANDBOX_INTERNAL", "the guest answered a non-object");
+  if ("ok" in reply) return reply.ok;
+  const { code, message } = (reply as { error?: { code?: unknown; message?: unknown } }).error ?? {};
+  const text = String(message ?? "unknown error");
+  switch (code) {
+    case "unknown_tool":
+      throw new SandboxError("SANDBOX_UNKNOWN_TOOL", text);
+    case "unknown_resource":
+      throw new SandboxError("SANDBOX_UNKNOWN_RESOURCE", text);
+    case "unknown_prompt":
+      throw new SandboxError("SANDBOX_UNKNOWN_PROMPT", text);
+    case "invalid_arguments":
+      throw sandboxError("SANDBOX_INVALID_ARGUMENTS", text);
+    case "result_too_large":
+      throw sandboxError("SANDBOX_RESULT_TOO_LARGE", text);
+    case "no_server":
+      throw sandboxError("SANDBOX_NO_SERVER");
+    default:
+      throw sandboxError("SANDBOX_INTERNAL", text);
+  }
+}
+
+function describeIsolateError(error: unknown, limits: IsolateLimits): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/memory limit/i.test(message)) return `it went over the memory limit of ${limits.memoryMb} MB while loading`;
+  if (/timed out/i.test(message)) return `loading took longer than ${limits.loadTimeoutMs} ms`;
+  return message;
+}
