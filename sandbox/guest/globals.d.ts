@@ -39,7 +39,7 @@ declare class Response {
   text(): Promise<string>;
   json(): Promise<unknown>;
   arrayBuffer(): Promise<ArrayBuffer>;
-  bytes(): Promise<Uint8Array>;
+  bytes(): Promise<Uint8Array<ArrayBuffer>>;
 }
 
 /** Reaches only the hosts this server declared and its owner approved, over https. */
@@ -85,12 +85,18 @@ declare class URL {
 
 declare class TextEncoder {
   readonly encoding: "utf-8";
-  encode(input?: string): Uint8Array;
+  encode(input?: string): Uint8Array<ArrayBuffer>;
 }
 declare class TextDecoder {
   constructor(label?: "utf-8" | "utf8", options?: { fatal?: boolean; ignoreBOM?: boolean });
   readonly encoding: "utf-8";
-  decode(input?: Uint8Array | ArrayBuffer): string;
+  /** Invalid UTF-8 becomes U+FFFD, or throws a TypeError when `fatal` is set. */
+  decode(input?: ArrayBuffer | ArrayBufferView): string;
+}
+
+/** What abort reasons (AbortError, TimeoutError), structuredClone (DataCloneError) and atob/btoa (InvalidCharacterError) throw. */
+declare class DOMException extends Error {
+  constructor(message?: string, name?: string);
 }
 
 interface Event {
@@ -116,7 +122,7 @@ declare function atob(data: string): string;
 declare function btoa(data: string): string;
 declare function structuredClone<T>(value: T): T;
 /** At most 30 s, and at most 100 pending timers per server. */
-declare function setTimeout(callback: () => void, ms?: number): number;
+declare function setTimeout(callback: (...args: never[]) => void, ms?: number): number;
 declare function clearTimeout(id: number | undefined): void;
 declare const crypto: {
   getRandomValues<T extends Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array>(array: T): T;

@@ -22,6 +22,8 @@ const PAGE_SIZE = 4096;
 
 export interface ShardHooks {
   onNeedArtifact(hash: string, serverId: string, shard: ShardProcess): void;
+  /** Every line a server logs: its calls' and its own (console.*, or after a call ended). */
+  onServerLog(serverId: string, level: LogLevel, message: string, data?: unknown): void;
   onExit(shard: ShardProcess, code: number | null, signal: NodeJS.Signals | null): void;
 }
 
@@ -34,9 +36,12 @@ export class ShardProcess {
   readonly ready: Promise<void>;
   readonly startedAt = Date.now();
   readonly #pending = new Map<number, Pending>();
+  #onReady: () => void = () => {};
   #nextId = 1;
   #exited = false;
   lastPong = Date.now();
+  /** When it reported ready; undefined while it starts. */
+  readyAt: number | undefined;
   /** Why the supervisor killed it, when it did. */
   killReason: string | undefined;
 
@@ -50,7 +55,12 @@ export class ShardProcess {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     this.ready = new Promise((resolve, reject) => {
-      this.child.once("message", (message: FromShard) => (message.t === "ready" ? resolve() : undefined));
+      this.#onReady = () => {
+        // Heartbeats count from here: warming up under load is not hanging.
+        this.lastPong = Date.now();
+        this.readyAt = this.lastPong;
+        resolve();
+      };
       this.child.once("exit", () => reject(sandboxError("SANDBOX_CRASHED")));
     });
     this.ready.catch(() => {});
@@ -130,8 +140,13 @@ export class ShardProcess {
         else pending?.reject(new SandboxError(message.code, message.message));
         break;
       }
+      case "ready":
+        this.#onReady();
+        break;
       case "log":
-        this.#pending.get(message.id)?.handlers.onLog?.(message.level, message.message, message.data);
+        this.hooks.onServerLog(message.serverId, message.level, message.message, message.data);
+        if (message.id !== null)
+          this.#pending.get(message.id)?.handlers.onLog?.(message.level, message.message, message.data);
         break;
       case "progress":
         this.#pending.get(message.id)?.handlers.onProgress?.(message.done, message.total, message.message);

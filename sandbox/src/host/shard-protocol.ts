@@ -37,7 +37,8 @@ export type FromShard =
   | { t: "result"; id: number; ok: true; value: unknown }
   | { t: "result"; id: number; ok: false; code: SandboxErrorCode; message: string }
   | { t: "need-artifact"; hash: string; serverId: string }
-  | { t: "log"; id: number; level: LogLevel; message: string; data?: unknown }
+  /** Every line goes to the server's log; a line with a call id also goes to that call. */
+  | { t: "log"; id: number | null; serverId: string; level: LogLevel; message: string; data?: unknown }
   | { t: "progress"; id: number; done: number; total?: number; message?: string }
   | { t: "client-request"; id: number; requestId: number; kind: "sample" | "elicit"; request: unknown }
   | { t: "pong"; n: number; rss: number; isolates: number; inFlight: number };

@@ -51,7 +51,14 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
       egress: call.egress,
       signal,
       onLog: (level, message, data) =>
-        send({ t: "log", id: call.id, level, message, ...(data === undefined ? {} : { data }) }),
+        send({
+          t: "log",
+          id: call.id,
+          serverId: call.server.id,
+          level,
+          message,
+          ...(data === undefined ? {} : { data }),
+        }),
       onProgress: (done, total, message) =>
         send({
           t: "progress",
@@ -73,6 +80,15 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
     const create = async () =>
       TenantIsolate.create({ code: await artifact(call), hash: call.server.hash }, call.limits, {
         ...(options.resolve ? { resolve: options.resolve } : {}),
+        onServerLog: (level, message, data) =>
+          send({
+            t: "log",
+            id: null,
+            serverId: call.server.id,
+            level,
+            message,
+            ...(data === undefined ? {} : { data }),
+          }),
       });
     if (call.kind === "describe") {
       // A build not yet stored: load, describe, release.
@@ -83,11 +99,12 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
         isolate.dispose();
       }
     }
-    const key = `${call.server.id}#${call.server.hash}#${JSON.stringify(call.limits)}`;
-    const isolate = await pool.acquire(key, create);
+    // Registered before loading: a cancel may arrive while the isolate is still being created.
     const controller = new AbortController();
     cancels.set(call.id, controller);
     try {
+      const key = `${call.server.id}#${call.server.hash}#${JSON.stringify(call.limits)}`;
+      const isolate = await pool.acquire(key, create);
       const callOpts = callOptions(call, controller.signal);
       if (call.kind === "tool") return await isolate.callTool(call.target, call.args, callOpts);
       if (call.kind === "resource") return await isolate.readResource(call.target, callOpts);

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { LogLevel } from "../../guest/runtime/protocol.ts";
 import { sandboxError } from "../errors.ts";
 import type { EgressPolicy } from "./egress/egress-fetch.ts";
 import type { IsolateLimits } from "./limits.ts";
@@ -24,8 +25,12 @@ export interface SupervisorOptions {
   hangTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   quarantine?: Partial<QuarantinePolicy>;
+  /** A shard is recycled only once it has run this long (a fresh shard is small anyway). */
+  minRecycleAgeMs?: number;
   /** For logs and metrics: shard exits, restarts, recycles and quarantines. */
   onEvent?(event: SupervisorEvent): void;
+  /** Lines a server logged outside any call (console.*, or after its call ended). */
+  onServerLog?(serverId: string, level: LogLevel, message: string, data?: unknown): void;
 }
 
 export type SupervisorEvent =
@@ -78,7 +83,8 @@ export function shardFor(serverId: string, shards: number): number {
  * a server that keeps crashing its shard. Lives in the front process; never runs tool code.
  */
 export class SandboxSupervisor {
-  readonly #options: Required<Omit<SupervisorOptions, "onEvent" | "quarantine">> & Pick<SupervisorOptions, "onEvent">;
+  readonly #options: Required<Omit<SupervisorOptions, "onEvent" | "onServerLog" | "quarantine">> &
+    Pick<SupervisorOptions, "onEvent" | "onServerLog">;
   readonly #slots: Slot[] = [];
   readonly #quarantine: Quarantine;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -94,7 +100,9 @@ export class SandboxSupervisor {
       recycleShardRssBytes: options.recycleShardRssBytes ?? 1.5 * 1024 ** 3,
       hangTimeoutMs: options.hangTimeoutMs ?? 10_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+      minRecycleAgeMs: options.minRecycleAgeMs ?? 60_000,
       onEvent: options.onEvent,
+      onServerLog: options.onServerLog,
     };
     this.#quarantine = new Quarantine({ ...DEFAULT_QUARANTINE, ...options.quarantine });
   }
@@ -122,6 +130,7 @@ export class SandboxSupervisor {
           );
         },
         onExit: (exited, code, signal) => this.#onExit(slot, exited, code, signal),
+        onServerLog: (serverId, level, message, data) => this.#options.onServerLog?.(serverId, level, message, data),
       },
     );
     this.#options.onEvent?.({ type: "shard-start", slot, pid: shard.child.pid });
@@ -178,7 +187,11 @@ export class SandboxSupervisor {
           continue;
         }
         if (slot.draining.has(shard) && shard.inFlight === 0) shard.kill("recycled");
-        else if (shard === slot.current && rss > this.#options.recycleShardRssBytes) {
+        else if (
+          shard === slot.current &&
+          rss > this.#options.recycleShardRssBytes &&
+          now - (shard.readyAt ?? now) >= this.#options.minRecycleAgeMs
+        ) {
           this.#options.onEvent?.({ type: "shard-recycle", slot: index, pid: shard.child.pid, rssBytes: rss });
           slot.draining.add(shard);
           slot.current = this.#spawn(index);
@@ -191,8 +204,7 @@ export class SandboxSupervisor {
 
   async call(call: SandboxCall): Promise<unknown> {
     if (this.#quarantine.isQuarantined(call.server.id)) throw sandboxError("SANDBOX_QUARANTINED");
-    const shard = this.#slotFor(call.server.id).current;
-    await shard.ready;
+    const shard = await this.#readyShard(call.server.id);
     const { signal, onLog, onProgress, onClientRequest, ...rest } = call;
     return shard.call(
       { t: "call", ...rest, server: { id: call.server.id, hash: call.server.hash }, limits: call.limits ?? {} },
@@ -207,8 +219,7 @@ export class SandboxSupervisor {
 
   /** Loads a bundle that is not stored yet and returns what it declares (for the compiler). */
   async describe(bundle: { code: string; hash: string }, limits: Partial<IsolateLimits> = {}): Promise<unknown> {
-    const shard = this.#slotFor(bundle.hash).current;
-    await shard.ready;
+    const shard = await this.#readyShard(bundle.hash);
     return shard.call(
       {
         t: "call",
@@ -237,6 +248,20 @@ export class SandboxSupervisor {
 
   clearQuarantine(serverId: string): void {
     this.#quarantine.clear(serverId);
+  }
+
+  /** The shard for a server once it is ready. One that dies while starting ran no tool code: wait for its replacement. */
+  async #readyShard(serverId: string): Promise<ShardProcess> {
+    for (let attempt = 0; ; attempt++) {
+      const shard = this.#slotFor(serverId).current;
+      try {
+        await shard.ready;
+        return shard;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
   }
 
   #slotFor(serverId: string): Slot {

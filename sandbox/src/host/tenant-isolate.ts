@@ -28,6 +28,15 @@ export interface CallOptions {
   onClientRequest?(kind: "sample" | "elicit", request: unknown): Promise<unknown>;
 }
 
+type ServerLog = (level: LogLevel, message: string, data?: unknown) => void;
+
+export interface IsolateOptions {
+  /** DNS for egress (tests inject a stub). */
+  resolve?: Resolve;
+  /** Lines that belong to no call: console.*, and ctx.log after its call ended. */
+  onServerLog?: ServerLog;
+}
+
 interface ActiveCall {
   options: CallOptions;
   cpuAtStartNs: bigint;
@@ -70,6 +79,7 @@ export class TenantIsolate {
   readonly #calls = new Map<number, ActiveCall>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
   readonly #resolve: Resolve | undefined;
+  readonly #onServerLog: ServerLog | undefined;
   #nextCall = 1;
   #watchdog: NodeJS.Timeout | undefined;
   #disposed = false;
@@ -79,24 +89,25 @@ export class TenantIsolate {
   readonly #waiting: (() => void)[] = [];
   lastUsed = Date.now();
 
-  private constructor(isolate: ivm.Isolate, context: ivm.Context, limits: IsolateLimits, resolve?: Resolve) {
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, limits: IsolateLimits, options: IsolateOptions) {
     this.#isolate = isolate;
     this.#context = context;
     this.limits = limits;
-    this.#resolve = resolve;
+    this.#resolve = options.resolve;
+    this.#onServerLog = options.onServerLog;
   }
 
   /** Loads the guest runtime and the bundle. Throws SANDBOX_LOAD_FAILED with the reason. */
   static async create(
     bundle: { code: string; hash: string },
     limits: Partial<IsolateLimits> = {},
-    options: { resolve?: Resolve } = {},
+    options: IsolateOptions = {},
   ): Promise<TenantIsolate> {
     const merged = mergeLimits(limits);
     const isolate = new ivm.Isolate({ memoryLimit: merged.memoryMb });
     try {
       const context = await isolate.createContext();
-      const tenant = new TenantIsolate(isolate, context, merged, options.resolve);
+      const tenant = new TenantIsolate(isolate, context, merged, options);
       await tenant.#load(bundle);
       return tenant;
     } catch (error) {
@@ -187,7 +198,7 @@ export class TenantIsolate {
     if (this.disposed) throw sandboxError("SANDBOX_RESET");
     await this.#slot();
     if (this.disposed) throw sandboxError("SANDBOX_RESET");
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw sandboxError("SANDBOX_CANCELLED", String(options.signal.reason ?? "cancelled"));
     this.lastUsed = Date.now();
     this.#egress = options.egress;
     const callId = this.#nextCall++;
@@ -208,8 +219,9 @@ export class TenantIsolate {
       fail,
     });
     const onAbort = () => {
-      this.#abortGuest(callId, "cancelled by the client");
-      fail(sandboxError("SANDBOX_CANCELLED", "cancelled by the client"));
+      const reason = String(options.signal?.reason ?? "cancelled by the client");
+      this.#abortGuest(callId, reason);
+      fail(sandboxError("SANDBOX_CANCELLED", reason));
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.#startWatchdog();
@@ -367,9 +379,10 @@ export class TenantIsolate {
     if (++this.#logLines > this.limits.maxLogLinesPerSecond) return "";
     const level = (["debug", "info", "warning", "error"] as const).find((l) => l === data.level) ?? "info";
     const message = String(data.message).slice(0, this.limits.maxLogLineBytes);
+    // ctx.log of a running call goes to that call; console.* and late lines to the server's log.
     const call = data.callId === null ? undefined : this.#calls.get(data.callId as number);
-    const target = call?.options ?? [...this.#calls.values()].at(-1)?.options;
-    target?.onLog?.(level, message, data.data);
+    if (call?.options.onLog) call.options.onLog(level, message, data.data);
+    else this.#onServerLog?.(level, message, data.data);
     return "";
   }
 
