@@ -6,6 +6,7 @@ import { resolveRequest } from "./bridge.ts";
 import { defineServer, prompt, resource, tool } from "./definitions.ts";
 import { describe } from "./describe.ts";
 import { abort, callTool, getPrompt, readResource } from "./dispatch.ts";
+import { tameCodeGeneration } from "./tame.ts";
 import { AbortController, AbortSignal, DOMException } from "./web/abort.ts";
 import { atob, btoa } from "./web/base64.ts";
 import { structuredClone } from "./web/clone.ts";
@@ -45,3 +46,6 @@ Object.defineProperty(globalThis, "__isolaGuest", {
   value: { describe, callTool, readResource, getPrompt, resolve: resolveRequest, fireTimer, abort },
   configurable: true,
 });
+
+// Last: everything above is loaded, so nothing of ours needs eval or new Function after this.
+tameCodeGeneration();

@@ -18,7 +18,13 @@ function sourcePlugin(files: ServerSource): Plugin {
         if (args.kind === "entry-point") return { path: args.path, namespace: "tenant" };
         if (args.path.startsWith("./") || args.path.startsWith("../")) {
           const resolved = posix.normalize(posix.join(posix.dirname(args.importer), args.path));
-          const candidate = [resolved, `${resolved}.ts`, resolved.replace(/\.js$/, ".ts")].find((p) => p in files);
+          // The same candidates as the type check's "bundler" resolution: exact, + .ts, .js -> .ts, a folder's index.ts.
+          const candidate = [
+            resolved,
+            `${resolved}.ts`,
+            resolved.replace(/\.js$/, ".ts"),
+            posix.join(resolved, "index.ts"),
+          ].find((p) => Object.hasOwn(files, p));
           if (candidate) return { path: candidate, namespace: "tenant" };
           return { errors: [{ text: `cannot find "${args.path}" among the server's files` }] };
         }
@@ -35,13 +41,19 @@ function sourcePlugin(files: ServerSource): Plugin {
 }
 
 function diagnostic(message: Message): CompileDiagnostic {
+  const location = message.location;
   return {
     step: "bundle",
-    file: message.location?.file.replace(/^tenant:/, "") ?? "",
-    line: message.location?.line ?? 0,
-    column: (message.location?.column ?? -1) + 1,
+    file: location?.file.replace(/^tenant:/, "") ?? "",
+    line: location?.line ?? 0,
+    column: location ? utf16Column(location.lineText, location.column) + 1 : 0,
     message: message.text,
   };
+}
+
+/** esbuild counts columns in UTF-8 bytes; diagnostics (like tsc's and editors') count UTF-16 code units. */
+function utf16Column(lineText: string, byteColumn: number): number {
+  return Buffer.from(lineText, "utf8").subarray(0, byteColumn).toString("utf8").length;
 }
 
 export type BundleResult = { ok: true; code: string; hash: string } | { ok: false; errors: CompileDiagnostic[] };

@@ -175,11 +175,27 @@ export class TenantIsolate {
       result: { copy: true },
       timeout: this.limits.loadTimeoutMs,
     });
-    return unwrap(answer) as Manifest;
+    try {
+      return unwrap(answer) as Manifest;
+    } catch (error) {
+      // A definition the guest cannot describe (e.g. a z.date() input) is the code's problem, not ours.
+      if (error instanceof SandboxError && error.code === "SANDBOX_INTERNAL") {
+        throw sandboxError("SANDBOX_LOAD_FAILED", error.message.replace(/^internal sandbox error: /, ""));
+      }
+      throw error;
+    }
   }
 
-  callTool(name: string, args: unknown, options: CallOptions): Promise<unknown> {
-    return this.#call("callTool", (callId, ctx) => [callId, name, JSON.stringify(args ?? {}), ctx], options);
+  async callTool(name: string, args: unknown, options: CallOptions): Promise<unknown> {
+    try {
+      return await this.#call("callTool", (callId, ctx) => [callId, name, JSON.stringify(args ?? {}), ctx], options);
+    } catch (error) {
+      // For a tool, its code failing is a tool error the model can read, not a protocol error.
+      if (error instanceof SandboxError && error.code === "SANDBOX_CODE_ERROR") {
+        return { content: [{ type: "text", text: error.message }], isError: true };
+      }
+      throw error;
+    }
   }
 
   readResource(uri: string, options: CallOptions): Promise<unknown> {
@@ -240,7 +256,9 @@ export class TenantIsolate {
       }
       return unwrap(answer);
     } catch (error) {
-      throw this.#explain(error);
+      const classified = this.#classify(error);
+      this.#onLimit(classified, [callId]);
+      throw classified;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       this.#calls.delete(callId);
@@ -258,20 +276,22 @@ export class TenantIsolate {
     await new Promise<void>((resolve) => this.#waiting.push(resolve));
   }
 
-  /** Turns what an apply rejected with into a SandboxError that says which limit was hit. */
-  #explain(error: unknown): SandboxError {
+  /** What an apply rejected with, as a SandboxError that says which limit was hit. No side effects. */
+  #classify(error: unknown): SandboxError {
     if (error instanceof SandboxError) return error;
     const message = error instanceof Error ? error.message : String(error);
-    if (/memory limit/i.test(message)) {
-      this.dispose();
-      return sandboxError("SANDBOX_MEMORY_LIMIT", this.limits.memoryMb);
-    }
-    if (/timed out/i.test(message)) {
-      this.dispose();
-      return sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs);
-    }
+    if (/memory limit/i.test(message)) return sandboxError("SANDBOX_MEMORY_LIMIT", this.limits.memoryMb);
+    if (/timed out/i.test(message)) return sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs);
     if (/disposed/i.test(message)) return sandboxError("SANDBOX_RESET");
-    return sandboxError("SANDBOX_INTERNAL", message);
+    // Anything else that escapes a task is a rejection the tenant left unhandled.
+    return sandboxError("SANDBOX_CODE_ERROR", message);
+  }
+
+  /** A limit that costs the isolate: the culprit hears why, the other calls that they were reset. */
+  #onLimit(error: SandboxError, culprits: number[]): void {
+    if (error.code !== "SANDBOX_CPU_LIMIT" && error.code !== "SANDBOX_MEMORY_LIMIT") return;
+    for (const callId of culprits) this.#calls.get(callId)?.fail(error);
+    this.dispose();
   }
 
   /** Checks every running call's CPU and wall time; isolated-vm's timeout misses code after an await. */
@@ -282,9 +302,7 @@ export class TenantIsolate {
       const cpu = this.#isolate.cpuTime;
       for (const [callId, call] of this.#calls) {
         if (Number(cpu - call.cpuAtStartNs) / 1e6 > this.limits.cpuTimeMs) {
-          call.fail(sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs));
-          this.#failOthers(callId);
-          this.dispose();
+          this.#onLimit(sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs), [callId]);
           return;
         }
         if (now > call.deadline) {
@@ -424,11 +442,14 @@ export class TenantIsolate {
     })();
   }
 
+  /**
+   * A continuation or timer callback failed. Which call it served is unknown, so a limit
+   * fails every running call; anything else only goes to the server's log.
+   */
   #reportBackgroundError(error: unknown): void {
-    const explained = this.#explain(error);
-    if (explained.code === "SANDBOX_CPU_LIMIT" || explained.code === "SANDBOX_MEMORY_LIMIT") {
-      for (const call of this.#calls.values()) call.fail(explained);
-    }
+    const classified = this.#classify(error);
+    if (classified.code === "SANDBOX_CODE_ERROR") this.#onServerLog?.("error", classified.message);
+    else this.#onLimit(classified, [...this.#calls.keys()]);
   }
 
   async #fetch(request: GuestFetchRequest): Promise<unknown> {
