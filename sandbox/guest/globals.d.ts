@@ -46,7 +46,7 @@ declare class Response {
 declare function fetch(input: string | URL, init?: RequestInit): Promise<Response>;
 
 declare class URLSearchParams implements Iterable<[string, string]> {
-  constructor(init?: string | Record<string, string> | [string, string][]);
+  constructor(init?: string | Record<string, string> | [string, string][] | URLSearchParams);
   append(name: string, value: string): void;
   delete(name: string): void;
   get(name: string): string | null;

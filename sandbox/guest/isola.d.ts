@@ -117,14 +117,20 @@ type Awaitable<T> = T | Promise<T>;
 type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
 
 /**
- * What run() may return: a string (one text block); with an `output` schema, an object of
- * that shape (structured content plus its JSON as text); without one, any plain object
- * (likewise); or a full CallToolResult. A thrown error becomes an isError result carrying
- * only the error's message.
+ * What run() may return. With an `output` schema: an object of that shape (structured
+ * content, checked and parsed by the schema, plus its JSON as text), or a full
+ * CallToolResult whose structuredContent has that shape, or an isError result. Without
+ * one: a string (one text block), a number or boolean (as text), nothing (no content),
+ * an array (its JSON as text), a plain object (structured content plus its JSON as text),
+ * or a full CallToolResult, passed through. A thrown error becomes an isError result
+ * carrying only the error's message.
  */
 export type ToolReturn<O> = O extends AnyObjectSchema
-  ? z.input<O> | CallToolResult
-  : string | Record<string, unknown> | CallToolResult;
+  ? z.input<O> | (CallToolResult & { structuredContent: z.input<O> }) | (CallToolResult & { isError: true })
+  : string | number | boolean | null | undefined | unknown[] | Record<string, unknown> | CallToolResult;
+
+/** Without an output schema, run() may also return nothing (a result with no content). */
+type ReturnsNothing<O> = O extends AnyObjectSchema ? never : Awaitable<void>;
 
 export interface ToolDefinition<I extends AnyObjectSchema, O extends AnyObjectSchema | undefined> {
   title?: string;
@@ -132,7 +138,7 @@ export interface ToolDefinition<I extends AnyObjectSchema, O extends AnyObjectSc
   input: I;
   output?: O;
   annotations?: ToolAnnotations;
-  run(input: z.output<I>, ctx: ToolContext): Awaitable<ToolReturn<O>>;
+  run(input: z.output<I>, ctx: ToolContext): Awaitable<ToolReturn<O>> | ReturnsNothing<O>;
 }
 export interface Tool {
   readonly kind: "tool";

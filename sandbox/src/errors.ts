@@ -14,8 +14,8 @@ export const SANDBOX_ERRORS = {
   SANDBOX_INVALID_ARGUMENTS: (detail: string) => `invalid arguments: ${detail}`,
   SANDBOX_LOAD_FAILED: (detail: string) => `the server's code failed to load: ${detail}`,
   SANDBOX_NO_SERVER: () => "the code never called defineServer({...})",
-  /** isolated-vm fails a task that ends with a rejected promise nobody handled. */
-  SANDBOX_CODE_ERROR: (detail: string) => `the server's code left a promise rejected without a handler: ${detail}`,
+  /** The server's own code failed (threw, or left a promise rejected without a handler). */
+  SANDBOX_CODE_ERROR: (detail: string) => `the server's code failed: ${detail}`,
   SANDBOX_BUSY: (limit: number) => `too many calls in progress (limit ${limit}); try again shortly`,
   SANDBOX_CANCELLED: (reason: string) => `the call was cancelled: ${reason}`,
   SANDBOX_CRASHED: () => "the sandbox process running this server stopped; the call was lost",

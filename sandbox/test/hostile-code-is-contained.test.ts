@@ -180,7 +180,7 @@ describe("errors and escapes", () => {
     [
       "a floating rejection",
       "Promise.reject(new Error('floating')); return 'ok';",
-      isError(/left a promise rejected without a handler: floating$/),
+      isError(/failed: a promise was left rejected without a handler \(floating\)$/),
     ],
     ["throwing a number", "throw 42;", isError(/^42$/)],
     ["throwing null", "throw null;", isError(/^null$/)],

@@ -19,7 +19,7 @@ const TOOLS = serverSource({
   chatty: "ctx.log.info('one', { n: 1 }); ctx.progress(1, 2, 'half'); ctx.log.warning('two'); return 'ok';",
   ask: "const answer = await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }], maxTokens: 5 }); return JSON.stringify(answer);",
   waitForCancel:
-    "await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve)); ctx.log.info('saw abort'); return 'aborted';",
+    "ctx.log.info('waiting'); await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve)); ctx.log.info('saw abort'); return 'aborted';",
 });
 
 let harness: Harness;
@@ -77,8 +77,18 @@ describe("calls through a shard", () => {
     harness = await startHarness();
     const server = await harness.deploy("srv", TOOLS);
     const controller = new AbortController();
-    const call = harness.call(server, "waitForCancel", {}, { signal: controller.signal });
-    await harness.inFlight(server.id);
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const call = harness.call(
+      server,
+      "waitForCancel",
+      {},
+      { signal: controller.signal, onLog: (_l, m) => m === "waiting" && started() },
+    );
+    // Cancel once the tool runs: a cancel that arrives while the isolate loads stops the call before the tool starts.
+    await running;
     controller.abort("user pressed stop");
     await expect(call).rejects.toMatchObject({
       code: "SANDBOX_CANCELLED",

@@ -47,7 +47,8 @@ export function reply<T>(value: GuestReply<T>): string {
 /** The message of anything thrown, without ever throwing itself. */
 export function messageOf(error: unknown): string {
   try {
-    if (error instanceof Error) return String(error.message);
+    // An Error without a message is described by its name, so the text is never empty.
+    if (error instanceof Error) return String(error.message) || String(error.name) || "Error";
     if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
     return String(error);
   } catch {

@@ -4,6 +4,7 @@ import { callHost, messageOf, reply, requestHost } from "./bridge.ts";
 import { currentServer, type ResourceDefinition } from "./definitions.ts";
 import { type CallContextData, HOST_OPS, type LogLevel } from "./protocol.ts";
 import { AbortController, DOMException } from "./web/abort.ts";
+import { dropTimers } from "./web/timers.ts";
 
 const running = new Map<number, AbortController>();
 
@@ -11,12 +12,13 @@ function context(callId: number, data: CallContextData, server: { secrets: strin
   const controller = new AbortController();
   running.set(callId, controller);
   const log = (level: LogLevel) => (message: unknown, extra?: unknown) => {
-    callHost(HOST_OPS.log, {
-      callId,
-      level,
-      message: String(message),
-      ...(extra === undefined ? {} : { data: extra }),
-    });
+    const line = { callId, level, message: String(message) };
+    try {
+      callHost(HOST_OPS.log, extra === undefined ? line : { ...line, data: extra });
+    } catch {
+      // Data JSON cannot carry (a cycle, a BigInt): logging still never throws into the tool.
+      callHost(HOST_OPS.log, { ...line, data: "[data that cannot be written as JSON]" });
+    }
   };
   // Only the secrets the server declared, even if the host sent more.
   const env = Object.freeze(
@@ -50,20 +52,50 @@ function isCallToolResult(value: unknown): boolean {
   );
 }
 
+const mismatch = (detail: string) => errorResult(`The result does not match the tool's output schema: ${detail}`);
+const structured = (value: unknown) => ({
+  structuredContent: value,
+  content: [{ type: "text", text: JSON.stringify(value) }],
+});
+
+/**
+ * What run() returned, as an MCP CallToolResult. A tool with an output schema must give
+ * structured content that matches it (MCP requires it, and clients reject results without
+ * it), whatever it returns; only an isError result is exempt.
+ */
 function toolResult(value: unknown, output: z.ZodObject | undefined): unknown {
+  if (isCallToolResult(value)) {
+    const result = value as { structuredContent?: unknown; isError?: unknown };
+    if (!output || result.isError === true) return value;
+    if (result.structuredContent === undefined) return mismatch("the result has no structuredContent");
+    const parsed = output.safeParse(result.structuredContent);
+    return parsed.success ? { ...result, structuredContent: parsed.data } : mismatch(z.prettifyError(parsed.error));
+  }
+  if (output) {
+    const parsed = output.safeParse(value);
+    return parsed.success ? structured(parsed.data) : mismatch(z.prettifyError(parsed.error));
+  }
   if (typeof value === "string") return { content: [{ type: "text", text: value }] };
   if (value === undefined || value === null) return { content: [] };
   if (typeof value === "number" || typeof value === "boolean")
     return { content: [{ type: "text", text: String(value) }] };
-  if (isCallToolResult(value)) return value;
   if (Array.isArray(value)) return { content: [{ type: "text", text: JSON.stringify(value) }] };
-  if (output) {
-    const parsed = output.safeParse(value);
-    if (!parsed.success)
-      return errorResult(`The result does not match the tool's output schema: ${z.prettifyError(parsed.error)}`);
-    value = parsed.data;
+  return structured(value);
+}
+
+/** Bytes of UTF-8 (what the limit counts), not UTF-16 code units: "€" is 3 bytes, not 1. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 2; // with its low surrogate (JSON escapes lone ones): 4 bytes for 2 units
+      i++;
+    } else bytes += 2;
   }
-  return { structuredContent: value, content: [{ type: "text", text: JSON.stringify(value) }] };
+  return bytes;
 }
 
 /** Runs `body` with the call's context; always answers JSON within the size limit. */
@@ -71,18 +103,28 @@ async function serve(
   callId: number,
   contextJson: string,
   body: (server: NonNullable<ReturnType<typeof currentServer>>, ctx: ReturnType<typeof context>) => Promise<unknown>,
+  /** The answer instead, when the body's value cannot be written as JSON (the tool's mistake, not ours). */
+  unserializable?: (error: unknown) => unknown,
 ): Promise<string> {
   const server = currentServer();
   if (!server) return reply({ error: { code: "no_server", message: "the code never called defineServer({...})" } });
   const data = JSON.parse(contextJson) as CallContextData;
   const ctx = context(callId, data, server);
   try {
-    const answer = reply({ ok: await body(server, ctx) });
-    if (answer.length <= data.maxResultBytes) return answer;
+    const value = await body(server, ctx);
+    let answer: string;
+    try {
+      answer = reply({ ok: value });
+    } catch (error) {
+      if (!unserializable) throw error;
+      answer = reply({ ok: unserializable(error) });
+    }
+    const bytes = utf8Length(answer);
+    if (bytes <= data.maxResultBytes) return answer;
     return reply({
       error: {
         code: "result_too_large",
-        message: `the result is ${answer.length} bytes; the limit is ${data.maxResultBytes}`,
+        message: `the result is ${bytes} bytes; the limit is ${data.maxResultBytes}`,
       },
     });
   } catch (error) {
@@ -90,11 +132,12 @@ async function serve(
     return reply({ error: { code: "internal", message: messageOf(error) } });
   } finally {
     running.delete(callId);
+    if (running.size === 0) dropTimers();
   }
 }
 
 class GuestError extends Error {
-  readonly code: "unknown_tool" | "unknown_resource" | "unknown_prompt" | "invalid_arguments";
+  readonly code: "unknown_tool" | "unknown_resource" | "unknown_prompt" | "invalid_arguments" | "code_error";
   constructor(code: GuestError["code"], message: string) {
     super(message);
     this.code = code;
@@ -102,18 +145,23 @@ class GuestError extends Error {
 }
 
 export function callTool(callId: number, name: string, argsJson: string, contextJson: string): Promise<string> {
-  return serve(callId, contextJson, async (server, ctx) => {
-    const tool = server.tools.get(name);
-    if (!tool) throw new GuestError("unknown_tool", `no tool named ${name}`);
-    const input = tool.input.safeParse(JSON.parse(argsJson));
-    if (!input.success) return errorResult(`Invalid arguments: ${z.prettifyError(input.error)}`);
-    try {
-      return toolResult(await (tool.run as (i: unknown, c: unknown) => unknown)(input.data, ctx), tool.output);
-    } catch (error) {
-      // Only the message: a stack would show the host's internals and the tool's source.
-      return errorResult(messageOf(error));
-    }
-  });
+  return serve(
+    callId,
+    contextJson,
+    async (server, ctx) => {
+      const tool = server.tools.get(name);
+      if (!tool) throw new GuestError("unknown_tool", `no tool named ${name}`);
+      const input = tool.input.safeParse(JSON.parse(argsJson));
+      if (!input.success) return errorResult(`Invalid arguments: ${z.prettifyError(input.error)}`);
+      try {
+        return toolResult(await (tool.run as (i: unknown, c: unknown) => unknown)(input.data, ctx), tool.output);
+      } catch (error) {
+        // Only the message: a stack would show the host's internals and the tool's source.
+        return errorResult(messageOf(error));
+      }
+    },
+    (error) => errorResult(`The result cannot be written as JSON: ${messageOf(error)}`),
+  );
 }
 
 /** Matches a level-1 URI template ("notes://{id}") and returns its variables. */
@@ -125,7 +173,11 @@ function matchTemplate(template: string, uri: string): Record<string, string> | 
   });
   const match = new RegExp(`^${pattern}$`).exec(uri);
   if (!match) return undefined;
-  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
+  try {
+    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? "")]));
+  } catch {
+    return undefined; // a malformed %-escape: no match (unknown resource), not an internal error
+  }
 }
 
 function resourceContents(value: unknown, uri: string, definition: ResourceDefinition): unknown[] {
@@ -134,13 +186,24 @@ function resourceContents(value: unknown, uri: string, definition: ResourceDefin
   return (Array.isArray(value) ? value : [value]).map((item) => ({ uri, ...mime, ...(item as object) }));
 }
 
+/** Runs the server's own code; what it throws is its error, reported as such (not as ours). */
+async function runCode(code: () => unknown): Promise<unknown> {
+  try {
+    return await code();
+  } catch (error) {
+    throw new GuestError("code_error", messageOf(error));
+  }
+}
+
 export function readResource(callId: number, uri: string, contextJson: string): Promise<string> {
   return serve(callId, contextJson, async (server, ctx) => {
     for (const definition of server.resources.values()) {
       const params =
         definition.uri === uri ? {} : definition.uriTemplate ? matchTemplate(definition.uriTemplate, uri) : undefined;
       if (!params) continue;
-      const value = await (definition.read as (u: string, c: unknown) => unknown)(uri, { ...ctx, params });
+      const value = await runCode(() =>
+        (definition.read as (u: string, c: unknown) => unknown)(uri, { ...ctx, params }),
+      );
       return { contents: resourceContents(value, uri, definition) };
     }
     throw new GuestError("unknown_resource", `no resource matches ${uri}`);
@@ -154,7 +217,7 @@ export function getPrompt(callId: number, name: string, argsJson: string, contex
     const schema = definition.arguments ?? z.object({});
     const args = schema.safeParse(JSON.parse(argsJson));
     if (!args.success) throw new GuestError("invalid_arguments", z.prettifyError(args.error));
-    const value = await (definition.get as (a: unknown, c: unknown) => unknown)(args.data, ctx);
+    const value = await runCode(() => (definition.get as (a: unknown, c: unknown) => unknown)(args.data, ctx));
     const messages = typeof value === "string" ? [{ role: "user", content: { type: "text", text: value } }] : value;
     return { ...(definition.description === undefined ? {} : { description: definition.description }), messages };
   });

@@ -53,6 +53,8 @@ export type GuestErrorCode =
   | "invalid_arguments"
   | "result_too_large"
   | "no_server"
+  /** The server's own code threw (in a resource's read or a prompt's get). */
+  | "code_error"
   | "internal";
 
 /** The parts of a URL the host's parser returns to the guest's URL class. */

@@ -68,6 +68,8 @@ export async function bundleServer(files: ServerSource, entry: string): Promise<
       format: "iife",
       platform: "neutral",
       target: "es2024",
+      // Tool code is written as modules, which are strict; an iife is not unless it says so.
+      banner: { js: '"use strict";' },
       charset: "utf8",
       legalComments: "none",
       logLevel: "silent",

@@ -9,6 +9,9 @@ export interface PoolOptions {
   idleMs: number;
 }
 
+/** Isolates whose heaps are re-measured per sweep. */
+const SWEEP_SLICE = 50;
+
 export const DEFAULT_POOL: PoolOptions = { maxIsolates: 1000, maxHeapBytes: 2 * 1024 ** 3, idleMs: 10 * 60_000 };
 
 /**
@@ -19,7 +22,10 @@ export class IsolatePool {
   readonly #options: PoolOptions;
   readonly #isolates = new Map<string, TenantIsolate>();
   readonly #loading = new Map<string, Promise<TenantIsolate>>();
+  /** The last measured heap of each isolate; their sum is #heapBytes. */
+  readonly #sizes = new WeakMap<TenantIsolate, number>();
   #heapBytes = 0;
+  #cursor = 0;
 
   constructor(options: Partial<PoolOptions> = {}) {
     this.#options = { ...DEFAULT_POOL, ...options };
@@ -48,6 +54,7 @@ export class IsolatePool {
     this.#loading.set(key, loading);
     const isolate = await loading;
     this.#isolates.set(key, isolate);
+    this.#measure(isolate);
     this.#enforce();
     return isolate;
   }
@@ -55,35 +62,47 @@ export class IsolatePool {
   /** Releases every isolate whose key starts with `prefix` once it is idle (a new version replaced it). */
   evict(prefix: string): void {
     for (const [key, isolate] of this.#isolates) {
-      if (key.startsWith(prefix) && isolate.activeCalls === 0) {
-        isolate.dispose();
-        this.#isolates.delete(key);
-      }
+      if (key.startsWith(prefix) && isolate.activeCalls === 0) this.#forget(key, isolate);
     }
   }
 
-  /** Measures heaps, drops disposed and idle isolates, and keeps within the budget. */
+  /**
+   * Drops disposed and idle isolates, re-measures a slice of the heaps (measuring all of
+   * them at once would stall the shard for milliseconds at a thousand isolates), and keeps
+   * within the budget.
+   */
   sweep(now = Date.now()): void {
-    this.#heapBytes = 0;
+    let measured = 0;
     for (const [key, isolate] of this.#isolates) {
       if (isolate.disposed || (isolate.activeCalls === 0 && now - isolate.lastUsed > this.#options.idleMs)) {
-        isolate.dispose();
-        this.#isolates.delete(key);
-      } else {
-        this.#heapBytes += isolate.heapBytes();
+        this.#forget(key, isolate);
+      } else if (this.#cursor <= measured && measured < this.#cursor + SWEEP_SLICE) {
+        this.#measure(isolate);
       }
+      measured++;
     }
+    this.#cursor = this.#cursor + SWEEP_SLICE >= this.#isolates.size ? 0 : this.#cursor + SWEEP_SLICE;
     this.#enforce();
+  }
+
+  #measure(isolate: TenantIsolate): void {
+    const bytes = isolate.heapBytes();
+    this.#heapBytes += bytes - (this.#sizes.get(isolate) ?? 0);
+    this.#sizes.set(isolate, bytes);
+  }
+
+  #forget(key: string, isolate: TenantIsolate): void {
+    this.#heapBytes -= this.#sizes.get(isolate) ?? 0;
+    this.#sizes.delete(isolate);
+    isolate.dispose();
+    this.#isolates.delete(key);
   }
 
   #enforce(): void {
     for (const [key, isolate] of this.#isolates) {
       const over = this.#isolates.size > this.#options.maxIsolates || this.#heapBytes > this.#options.maxHeapBytes;
       if (!over) break;
-      if (isolate.activeCalls > 0) continue;
-      this.#heapBytes -= isolate.heapBytes();
-      isolate.dispose();
-      this.#isolates.delete(key);
+      if (isolate.activeCalls === 0) this.#forget(key, isolate);
     }
   }
 

@@ -247,11 +247,11 @@ export class TenantIsolate {
         timeout: this.limits.cpuTimeMs,
       });
       const answer = await Promise.race([running, failed]);
-      if (typeof answer === "string" && answer.length > this.limits.maxResultBytes + 1024) {
+      if (typeof answer === "string" && Buffer.byteLength(answer) > this.limits.maxResultBytes + 1024) {
         // The guest checks this too; the host does not trust the guest.
         throw sandboxError(
           "SANDBOX_RESULT_TOO_LARGE",
-          `${answer.length} bytes; the limit is ${this.limits.maxResultBytes}`,
+          `${Buffer.byteLength(answer)} bytes; the limit is ${this.limits.maxResultBytes}`,
         );
       }
       return unwrap(answer);
@@ -283,8 +283,8 @@ export class TenantIsolate {
     if (/memory limit/i.test(message)) return sandboxError("SANDBOX_MEMORY_LIMIT", this.limits.memoryMb);
     if (/timed out/i.test(message)) return sandboxError("SANDBOX_CPU_LIMIT", this.limits.cpuTimeMs);
     if (/disposed/i.test(message)) return sandboxError("SANDBOX_RESET");
-    // Anything else that escapes a task is a rejection the tenant left unhandled.
-    return sandboxError("SANDBOX_CODE_ERROR", message);
+    // isolated-vm fails a task that ends with a rejection nobody handled: the tenant's.
+    return sandboxError("SANDBOX_CODE_ERROR", `a promise was left rejected without a handler (${message})`);
   }
 
   /** A limit that costs the isolate: the culprit hears why, the other calls that they were reset. */
@@ -346,6 +346,13 @@ export class TenantIsolate {
   /** The one synchronous callback tool code can reach (through the guest runtime). Never throws. */
   #onHostCall(op: string, payload: string): string {
     try {
+      if (op === HOST_OPS.log && payload.length > 4 * this.limits.maxLogLineBytes) {
+        payload = JSON.stringify({
+          callId: null,
+          level: "warning",
+          message: `a log line of ${payload.length} characters was dropped`,
+        });
+      }
       const data = JSON.parse(payload) as Record<string, unknown>;
       switch (op) {
         case HOST_OPS.log:
@@ -397,10 +404,11 @@ export class TenantIsolate {
     if (++this.#logLines > this.limits.maxLogLinesPerSecond) return "";
     const level = (["debug", "info", "warning", "error"] as const).find((l) => l === data.level) ?? "info";
     const message = String(data.message).slice(0, this.limits.maxLogLineBytes);
+    const extra = boundedData(data.data, this.limits.maxLogLineBytes);
     // ctx.log of a running call goes to that call; console.* and late lines to the server's log.
     const call = data.callId === null ? undefined : this.#calls.get(data.callId as number);
-    if (call?.options.onLog) call.options.onLog(level, message, data.data);
-    else this.#onServerLog?.(level, message, data.data);
+    if (call?.options.onLog) call.options.onLog(level, message, extra);
+    else this.#onServerLog?.(level, message, extra);
     return "";
   }
 
@@ -482,6 +490,13 @@ export class TenantIsolate {
   }
 }
 
+/** Log data as given, unless its JSON is over the line cap (it would cross IPC and fill logs). */
+function boundedData(data: unknown, maxBytes: number): unknown {
+  if (data === undefined) return undefined;
+  const size = Buffer.byteLength(JSON.stringify(data) ?? "");
+  return size <= maxBytes ? data : `[${size} bytes of data left out: over the ${maxBytes}-byte line limit]`;
+}
+
 /** compileScript's result carries the cache it produced, though its type does not say so. */
 function produced(script: ivm.Script): ivm.ExternalCopy<ArrayBuffer> | undefined {
   return (script as ivm.Script & ivm.CachedDataResult).cachedData;
@@ -523,6 +538,8 @@ function unwrap(answer: unknown): unknown {
       throw sandboxError("SANDBOX_INVALID_ARGUMENTS", text);
     case "result_too_large":
       throw sandboxError("SANDBOX_RESULT_TOO_LARGE", text);
+    case "code_error":
+      throw sandboxError("SANDBOX_CODE_ERROR", text);
     case "no_server":
       throw sandboxError("SANDBOX_NO_SERVER");
     default:

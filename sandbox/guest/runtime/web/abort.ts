@@ -2,9 +2,10 @@
 import { setTimeout } from "./timers.ts";
 
 export class DOMException extends Error {
-  constructor(message: string, name: string) {
-    super(message);
-    this.name = name;
+  // As on the web, both are optional: `new DOMException("m")` is named "Error", not "undefined".
+  constructor(message = "", name = "Error") {
+    super(String(message));
+    this.name = String(name);
   }
 }
 
@@ -22,15 +23,13 @@ export class AbortSignal {
   get reason(): unknown {
     return this.#reason;
   }
-  addEventListener(type: string, listener: Listener, options?: { once?: boolean }): void {
-    if (type !== "abort" || typeof listener !== "function") return;
-    const wrapped: Listener = options?.once
-      ? (event) => {
-          this.removeEventListener("abort", wrapped);
-          listener(event);
-        }
-      : listener;
-    this.#listeners.push(wrapped);
+  /**
+   * The abort event fires at most once, so every listener is a `once` listener: stored as it
+   * is (not wrapped), so that removeEventListener finds it. Adding the same one twice adds it once.
+   */
+  addEventListener(type: string, listener: Listener, _options?: { once?: boolean }): void {
+    if (type !== "abort" || typeof listener !== "function" || this.#aborted) return;
+    if (!this.#listeners.includes(listener)) this.#listeners.push(listener);
   }
   removeEventListener(type: string, listener: Listener): void {
     if (type === "abort") this.#listeners = this.#listeners.filter((l) => l !== listener);
@@ -44,13 +43,21 @@ export class AbortSignal {
     signal.#aborted = true;
     signal.#reason = reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason;
     const event = { type: "abort" };
-    for (const listener of [...(signal.onabort ? [signal.onabort] : []), ...signal.#listeners]) {
+    const registered = signal.#listeners;
+    const run = (listener: Listener) => {
       try {
         listener(event);
       } catch {
         // A listener's error must not stop the others.
       }
+    };
+    if (signal.onabort) run(signal.onabort);
+    for (const listener of registered) {
+      // A listener removed by an earlier one does not run.
+      if (signal.#listeners.includes(listener)) run(listener);
     }
+    // An abort happens once: every listener is done with.
+    signal.#listeners = [];
   }
   static abort(reason?: unknown): AbortSignal {
     const signal = new AbortSignal();

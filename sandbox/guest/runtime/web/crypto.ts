@@ -1,8 +1,20 @@
 // crypto.getRandomValues and crypto.randomUUID, from the host's CSPRNG.
 import { callHost } from "../bridge.ts";
 import { HOST_OPS } from "../protocol.ts";
+import { DOMException } from "./abort.ts";
 
 type IntegerArray = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array;
+const INTEGER_ARRAYS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  BigInt64Array,
+  BigUint64Array,
+];
 
 function randomBytes(n: number): Uint8Array {
   const hex = callHost(HOST_OPS.random, { n });
@@ -13,7 +25,13 @@ function randomBytes(n: number): Uint8Array {
 
 export const crypto = Object.freeze({
   getRandomValues<T extends IntegerArray>(array: T): T {
-    if (array.byteLength > 65536) throw new RangeError("getRandomValues: at most 65536 bytes at a time");
+    // The web's errors: integer arrays only, at most 65536 bytes at a time.
+    if (!INTEGER_ARRAYS.some((type) => array instanceof type)) {
+      throw new DOMException("getRandomValues: the array must be an integer typed array", "TypeMismatchError");
+    }
+    if (array.byteLength > 65536) {
+      throw new DOMException("getRandomValues: at most 65536 bytes at a time", "QuotaExceededError");
+    }
     new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(randomBytes(array.byteLength));
     return array;
   },

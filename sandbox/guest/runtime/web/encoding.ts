@@ -4,7 +4,7 @@ export class TextEncoder {
   get encoding(): "utf-8" {
     return "utf-8";
   }
-  encode(input = ""): Uint8Array {
+  encode(input = ""): Uint8Array<ArrayBuffer> {
     const text = String(input);
     const out: number[] = [];
     for (let i = 0; i < text.length; i++) {
@@ -26,51 +26,82 @@ export class TextEncoder {
   }
 }
 
+/** The bytes a BufferSource covers: an ArrayBuffer whole, a view only in its own range. */
+function bytesOf(input: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  throw new TypeError("TextDecoder.decode takes an ArrayBuffer or a view of one");
+}
+
 export class TextDecoder {
   readonly #fatal: boolean;
   readonly #ignoreBOM: boolean;
   constructor(label = "utf-8", options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
-    if (!/^utf-?8$/i.test(String(label))) throw new RangeError(`TextDecoder supports utf-8 only, not ${label}`);
+    if (!/^utf-?8$/i.test(String(label).trim())) throw new RangeError(`TextDecoder supports utf-8 only, not ${label}`);
     this.#fatal = Boolean(options.fatal);
     this.#ignoreBOM = Boolean(options.ignoreBOM);
   }
   get encoding(): "utf-8" {
     return "utf-8";
   }
-  decode(input?: Uint8Array | ArrayBuffer): string {
+  /**
+   * The WHATWG UTF-8 decoder: each maximal invalid subsequence becomes one U+FFFD (so a
+   * truncated sequence followed by valid text loses only the truncated bytes).
+   */
+  decode(input?: ArrayBuffer | ArrayBufferView): string {
     if (input === undefined) return "";
-    const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+    const bytes = bytesOf(input);
     let i = !this.#ignoreBOM && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
     let out = "";
+    const units: number[] = [];
     const bad = () => {
       if (this.#fatal) throw new TypeError("The encoded data was not valid utf-8");
-      return "\ufffd";
+      units.push(0xfffd);
     };
-    while (i < bytes.length) {
-      const b = bytes[i] as number;
-      const need =
-        b < 0x80 ? 0 : b >= 0xc2 && b < 0xe0 ? 1 : b >= 0xe0 && b < 0xf0 ? 2 : b >= 0xf0 && b < 0xf5 ? 3 : -1;
-      if (need < 0) {
-        out += bad();
-        i++;
+    let needed = 0;
+    let seen = 0;
+    let code = 0;
+    let lower = 0x80;
+    let upper = 0xbf;
+    for (; i < bytes.length; i++) {
+      if (units.length >= 8192) out += String.fromCharCode(...units.splice(0));
+      const byte = bytes[i] as number;
+      if (needed === 0) {
+        if (byte < 0x80) units.push(byte);
+        else if (byte >= 0xc2 && byte <= 0xdf) {
+          needed = 1;
+          code = byte & 0x1f;
+        } else if (byte >= 0xe0 && byte <= 0xef) {
+          if (byte === 0xe0) lower = 0xa0; // no overlong forms
+          if (byte === 0xed) upper = 0x9f; // no surrogates
+          needed = 2;
+          code = byte & 0x0f;
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          if (byte === 0xf0) lower = 0x90; // no overlong forms
+          if (byte === 0xf4) upper = 0x8f; // nothing past U+10FFFF
+          needed = 3;
+          code = byte & 0x07;
+        } else bad();
         continue;
       }
-      let code = need === 0 ? b : b & (0x3f >> need);
-      let ok = i + need < bytes.length;
-      for (let k = 1; ok && k <= need; k++) {
-        const next = bytes[i + k] as number;
-        if ((next & 0xc0) !== 0x80) ok = false;
-        else code = (code << 6) | (next & 63);
-      }
-      const overlong = (need === 2 && code < 0x800) || (need === 3 && (code < 0x10000 || code > 0x10ffff));
-      if (!ok || overlong || (code >= 0xd800 && code <= 0xdfff)) {
-        out += bad();
-        i++;
+      if (byte < lower || byte > upper) {
+        // The bytes so far are an invalid sequence; this byte starts over.
+        needed = seen = code = 0;
+        lower = 0x80;
+        upper = 0xbf;
+        bad();
+        i--;
         continue;
       }
-      out += String.fromCodePoint(code);
-      i += need + 1;
+      lower = 0x80;
+      upper = 0xbf;
+      code = (code << 6) | (byte & 0x3f);
+      if (++seen < needed) continue;
+      if (code > 0xffff) units.push(0xd800 + ((code - 0x10000) >> 10), 0xdc00 + ((code - 0x10000) & 0x3ff));
+      else units.push(code);
+      needed = seen = code = 0;
     }
-    return out;
+    if (needed !== 0) bad(); // truncated at the end
+    return out + String.fromCharCode(...units);
   }
 }

@@ -60,14 +60,25 @@ export class Headers {
   }
 }
 
+/** A body's bytes, copied: changing the caller's array afterwards does not change the body. */
 function bodyBytes(body: BodyInit | null | undefined): Uint8Array | undefined {
   if (body === null || body === undefined) return undefined;
   if (typeof body === "string") return new TextEncoder().encode(body);
   if (body instanceof URLSearchParams) return new TextEncoder().encode(body.toString());
-  if (body instanceof Uint8Array) return body;
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
-  throw new TypeError("fetch body must be a string, Uint8Array, ArrayBuffer or URLSearchParams");
+  if (body instanceof Uint8Array) return body.slice();
+  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
+  throw new TypeError("a body must be a string, Uint8Array, ArrayBuffer or URLSearchParams");
 }
+
+/** The Content-Type a body implies when none is given, as the Fetch standard has it. */
+function impliedContentType(body: BodyInit | null | undefined): string | undefined {
+  if (typeof body === "string") return "text/plain;charset=UTF-8";
+  if (body instanceof URLSearchParams) return "application/x-www-form-urlencoded;charset=UTF-8";
+  return undefined;
+}
+
+/** Gives a response from the host its (fresh) bytes without another copy. */
+let adoptBody: (response: Response, bytes: Uint8Array) => void;
 
 export class Response {
   readonly status: number;
@@ -78,6 +89,12 @@ export class Response {
   #body: Uint8Array;
   #used = false;
 
+  static {
+    adoptBody = (response, bytes) => {
+      response.#body = bytes;
+    };
+  }
+
   constructor(
     body?: BodyInit | null,
     init: { status?: number; statusText?: string; headers?: HeadersInit } = {},
@@ -87,6 +104,8 @@ export class Response {
     this.status = init.status ?? 200;
     this.statusText = init.statusText ?? "";
     this.headers = new Headers(init.headers);
+    const type = impliedContentType(body);
+    if (type && !this.headers.has("content-type")) this.headers.set("content-type", type);
     this.url = meta.url ?? "";
     this.redirected = meta.redirected ?? false;
   }
@@ -96,14 +115,14 @@ export class Response {
   get bodyUsed(): boolean {
     return this.#used;
   }
-  async bytes(): Promise<Uint8Array> {
+  async bytes(): Promise<Uint8Array<ArrayBuffer>> {
     if (this.#used) throw new TypeError("Body has already been consumed.");
     this.#used = true;
-    return this.#body;
+    return this.#body as Uint8Array<ArrayBuffer>;
   }
   async arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = await this.bytes();
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   }
   async text(): Promise<string> {
     return new TextDecoder().decode(await this.bytes());
@@ -121,11 +140,8 @@ export async function fetch(
   signal?.throwIfAborted();
   const url = new URL(String(input)).href;
   const headers = new Headers(init.headers);
-  if (init.body instanceof URLSearchParams && !headers.has("content-type")) {
-    headers.set("content-type", "application/x-www-form-urlencoded;charset=UTF-8");
-  } else if (typeof init.body === "string" && !headers.has("content-type")) {
-    headers.set("content-type", "text/plain;charset=UTF-8");
-  }
+  const type = impliedContentType(init.body);
+  if (type && !headers.has("content-type")) headers.set("content-type", type);
   const body = bodyBytes(init.body);
   const request = requestHost(HOST_OPS.fetch, {
     request: {
@@ -136,12 +152,12 @@ export async function fetch(
     },
   }) as Promise<GuestFetchResponse>;
   // An abort rejects at once; the host's answer, when it comes, is dropped.
+  let onAbort: (() => void) | undefined;
   const aborted = signal
-    ? new Promise<never>((_, reject) =>
-        signal.addEventListener("abort", () => reject(signal.reason ?? new DOMException("aborted", "AbortError")), {
-          once: true,
-        }),
-      )
+    ? new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason ?? new DOMException("aborted", "AbortError"));
+        signal.addEventListener("abort", onAbort, { once: true });
+      })
     : undefined;
   let answer: GuestFetchResponse;
   try {
@@ -151,10 +167,15 @@ export async function fetch(
       throw new TypeError(`fetch failed: ${error.message}`);
     }
     throw error;
+  } finally {
+    // A signal that outlives this fetch does not keep it alive.
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
-  return new Response(
-    base64ToBytes(answer.body),
+  const response = new Response(
+    null,
     { status: answer.status, statusText: answer.statusText, headers: answer.headers },
     { url: answer.url, redirected: answer.redirected },
   );
+  adoptBody(response, base64ToBytes(answer.body));
+  return response;
 }

@@ -26,3 +26,12 @@ export function fireTimer(id: number): void {
   callbacks.delete(id);
   callback?.();
 }
+
+/**
+ * Called when no call runs any more: the host drops its pending timers then ("no background
+ * work"), so their callbacks would never run; without this they would pile up for the
+ * isolate's lifetime (every AbortSignal.timeout that did not expire leaves one).
+ */
+export function dropTimers(): void {
+  callbacks.clear();
+}

@@ -1,6 +1,7 @@
 // URL through the host's WHATWG parser (V8 has none); URLSearchParams in plain JavaScript.
 import { callHost } from "../bridge.ts";
 import { HOST_OPS, type UrlPart, type UrlParts } from "../protocol.ts";
+import { TextDecoder, TextEncoder } from "./encoding.ts";
 
 type Part = UrlPart;
 type Parts = UrlParts;
@@ -10,16 +11,31 @@ function parseOnHost(url: string, base?: string, set?: [Part, string]): Parts | 
   return answer ? (JSON.parse(answer) as Parts) : undefined;
 }
 
+// application/x-www-form-urlencoded, as the WHATWG URL standard writes and reads it.
 const encode = (text: string) =>
-  encodeURIComponent(text)
+  encodeURIComponent(String(text).toWellFormed()) // a lone surrogate becomes U+FFFD, not a URIError
     .replace(/%20/g, "+")
     .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+const isHex = (byte: number | undefined) =>
+  byte !== undefined &&
+  ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66));
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** "+" is a space; a %XX escape is a byte; other text stays; bytes that are not UTF-8 become U+FFFD. */
 const decode = (text: string) => {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, " "));
-  } catch {
-    return text;
+  const spaced = text.replace(/\+/g, " ");
+  if (!spaced.includes("%")) return spaced;
+  const bytes = new TextEncoder().encode(spaced);
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte === 0x25 && isHex(bytes[i + 1]) && isHex(bytes[i + 2])) {
+      out.push(Number.parseInt(String.fromCharCode(bytes[i + 1] as number, bytes[i + 2] as number), 16));
+      i += 2;
+    } else out.push(byte);
   }
+  return utf8.decode(new Uint8Array(out));
 };
 
 export class URLSearchParams {
@@ -126,6 +142,8 @@ export class URL {
   /** Setting a part re-parses on the host, as the WHATWG setters would. */
   #set(part: Part, value: string): void {
     const parts = parseOnHost(this.#parts.href, undefined, [part, String(value)]);
+    // Only the href setter throws on a bad value; the others leave the URL as it was.
+    if (!parts && part === "href") throw new TypeError(`Invalid URL: ${String(value).slice(0, 200)}`);
     if (parts) this.#parts = parts;
     if (part === "search" || part === "href") this.#searchParams._parse(this.#parts.search);
   }
