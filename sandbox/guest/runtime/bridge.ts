@@ -1,12 +1,18 @@
 import type { GuestReply } from "./protocol.ts";
 
-// The host installs one synchronous callback as globalThis.__isolaHostCall before this
-// script runs. It is taken here and removed from the global object, so that tool code can
-// reach the host only through the functions of this runtime.
+// The host hands this runtime its one synchronous callback through attach(), an entry point
+// it takes (with the others) and removes from the global object before tool code loads.
+// So tool code reaches the host only through the functions of this runtime. Not a global at
+// load time: the runtime is also loaded from a V8 snapshot, which cannot hold host functions.
 type HostCall = (op: string, payload: string) => string;
-const globals = globalThis as unknown as { __isolaHostCall?: HostCall };
-const hostCall = globals.__isolaHostCall as HostCall;
-delete globals.__isolaHostCall;
+let hostCall: HostCall = () => {
+  throw new Error("the sandbox host is not attached");
+};
+
+/** Called once by the host, right after the runtime is loaded. */
+export function attach(callback: HostCall): void {
+  hostCall = callback;
+}
 
 const stringify = JSON.stringify;
 const parse = JSON.parse;

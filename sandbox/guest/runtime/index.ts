@@ -2,7 +2,7 @@
 // web APIs a bare V8 lacks, the `isola` module tool code imports, and the entry points the
 // host takes (and then removes from the global object).
 import { z } from "zod";
-import { resolveRequest } from "./bridge.ts";
+import { attach, resolveRequest } from "./bridge.ts";
 import { defineServer, prompt, resource, tool } from "./definitions.ts";
 import { describe } from "./describe.ts";
 import { abort, callTool, getPrompt, readResource } from "./dispatch.ts";
@@ -43,7 +43,7 @@ Object.defineProperty(globalThis, "__isola", {
 });
 
 Object.defineProperty(globalThis, "__isolaGuest", {
-  value: { describe, callTool, readResource, getPrompt, resolve: resolveRequest, fireTimer, abort },
+  value: { attach, describe, callTool, readResource, getPrompt, resolve: resolveRequest, fireTimer, abort },
   configurable: true,
 });
 

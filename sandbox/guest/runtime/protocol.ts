@@ -24,6 +24,7 @@ export const HOST_OPS = {
 
 /** The names the guest runtime installs on globalThis.__isolaGuest for the host to take. */
 export const GUEST_ENTRY_POINTS = [
+  "attach",
   "describe",
   "callTool",
   "readResource",

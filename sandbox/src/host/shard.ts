@@ -1,8 +1,9 @@
 import { SandboxError, sandboxError } from "../errors.ts";
 import type { Resolve } from "./egress/egress-fetch.ts";
+import { prepareGuestRuntime } from "./guest-runtime.ts";
 import { IsolatePool, type PoolOptions } from "./isolate-pool.ts";
 import type { FromShard, ShardCall, ToShard } from "./shard-protocol.ts";
-import { type CallOptions, TenantIsolate, warmGuestRuntime } from "./tenant-isolate.ts";
+import { type CallOptions, TenantIsolate } from "./tenant-isolate.ts";
 
 export interface ShardOptions {
   /** DNS for egress; tests inject a stub (the DNS boundary). */
@@ -165,6 +166,7 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
         break;
     }
   });
-  await warmGuestRuntime();
+  // The runtime's snapshot is made before the first tenant arrives, so no cold start pays for it.
+  await prepareGuestRuntime();
   send({ t: "ready" });
 }

@@ -12,7 +12,7 @@ import {
 } from "../../guest/runtime/protocol.ts";
 import { SandboxError, sandboxError } from "../errors.ts";
 import { type EgressPolicy, egressFetch, type Resolve } from "./egress/egress-fetch.ts";
-import { guestRuntimeSource } from "./guest-runtime.ts";
+import { producedCache, type RuntimeLoading, runtimeIsolate } from "./guest-runtime.ts";
 import { type IsolateLimits, mergeLimits } from "./limits.ts";
 
 /** What a call hands the isolate and hears back from it. */
@@ -35,6 +35,8 @@ export interface IsolateOptions {
   resolve?: Resolve;
   /** Lines that belong to no call: console.*, and ctx.log after its call ended. */
   onServerLog?: ServerLog;
+  /** Default "snapshot" (falls back to the script when no snapshot could be made). */
+  runtime?: RuntimeLoading;
 }
 
 interface ActiveCall {
@@ -46,23 +48,8 @@ interface ActiveCall {
 
 type EntryPoint = (typeof GUEST_ENTRY_POINTS)[number];
 
-/** Compiled code is cached per process: the runtime always, tenant bundles by hash. */
-let runtimeCache: { source: string; cachedData?: ivm.ExternalCopy<ArrayBuffer> } | undefined;
+/** V8's code cache of tenant bundles, by hash: produced here from the bundle, never accepted from elsewhere. */
 const bundleCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
-
-/** Compiles the guest runtime once so that the first tenant's cold start does not pay for it. */
-export async function warmGuestRuntime(): Promise<void> {
-  runtimeCache ??= { source: await guestRuntimeSource() };
-  if (runtimeCache.cachedData) return;
-  const isolate = new ivm.Isolate({ memoryLimit: 32 });
-  try {
-    runtimeCache.cachedData = produced(
-      await isolate.compileScript(runtimeCache.source, { filename: "isola-runtime.js", produceCachedData: true }),
-    );
-  } finally {
-    isolate.dispose();
-  }
-}
 
 /**
  * One server version in one isolate with one context, reused across calls (like a worker's
@@ -104,14 +91,14 @@ export class TenantIsolate {
     options: IsolateOptions = {},
   ): Promise<TenantIsolate> {
     const merged = mergeLimits(limits);
-    const isolate = new ivm.Isolate({ memoryLimit: merged.memoryMb });
+    let loaded: { isolate: ivm.Isolate; context: ivm.Context } | undefined;
     try {
-      const context = await isolate.createContext();
-      const tenant = new TenantIsolate(isolate, context, merged, options);
+      loaded = await runtimeIsolate(merged.memoryMb, options.runtime ?? "snapshot", merged.loadTimeoutMs);
+      const tenant = new TenantIsolate(loaded.isolate, loaded.context, merged, options);
       await tenant.#load(bundle);
       return tenant;
     } catch (error) {
-      if (!isolate.isDisposed) isolate.dispose();
+      if (loaded && !loaded.isolate.isDisposed) loaded.isolate.dispose();
       if (error instanceof SandboxError) throw error;
       throw sandboxError("SANDBOX_LOAD_FAILED", describeIsolateError(error, merged));
     }
@@ -119,25 +106,17 @@ export class TenantIsolate {
 
   async #load(bundle: { code: string; hash: string }): Promise<void> {
     const global = this.#context.global;
-    await global.set(
-      "__isolaHostCall",
-      new ivm.Callback((op: string, payload: string) => this.#onHostCall(op, payload)),
-    );
-
-    runtimeCache ??= { source: await guestRuntimeSource() };
-    const runtime = await this.#isolate.compileScript(runtimeCache.source, {
-      filename: "isola-runtime.js",
-      ...(runtimeCache.cachedData ? { cachedData: runtimeCache.cachedData } : { produceCachedData: true }),
-    });
-    runtimeCache.cachedData ??= produced(runtime);
-    await runtime.run(this.#context, { timeout: this.limits.loadTimeoutMs });
-
     const guest = (await global.get("__isolaGuest", { reference: true })) as ivm.Reference<Record<string, unknown>>;
     for (const name of GUEST_ENTRY_POINTS) {
       this.#entry.set(name, (await guest.get(name, { reference: true })) as ivm.Reference);
     }
     // From here on, tool code cannot reach the entry points the host holds.
     await global.delete("__isolaGuest");
+    await this.#entry
+      .get("attach")
+      ?.apply(undefined, [new ivm.Callback((op: string, payload: string) => this.#onHostCall(op, payload))], {
+        timeout: this.limits.loadTimeoutMs,
+      });
 
     // cachedData we produced ourselves from this source: never accept it from elsewhere.
     const cached = bundleCache.get(bundle.hash);
@@ -145,7 +124,7 @@ export class TenantIsolate {
       filename: "server.js",
       ...(cached ? { cachedData: cached } : { produceCachedData: true }),
     });
-    const fresh = cached ? undefined : produced(script);
+    const fresh = cached ? undefined : producedCache(script);
     if (fresh) bundleCache.set(bundle.hash, fresh);
     try {
       await script.run(this.#context, { timeout: this.limits.loadTimeoutMs });
@@ -495,11 +474,6 @@ function boundedData(data: unknown, maxBytes: number): unknown {
   if (data === undefined) return undefined;
   const size = Buffer.byteLength(JSON.stringify(data) ?? "");
   return size <= maxBytes ? data : `[${size} bytes of data left out: over the ${maxBytes}-byte line limit]`;
-}
-
-/** compileScript's result carries the cache it produced, though its type does not say so. */
-function produced(script: ivm.Script): ivm.ExternalCopy<ArrayBuffer> | undefined {
-  return (script as ivm.Script & ivm.CachedDataResult).cachedData;
 }
 
 function parseUrl(data: Record<string, unknown>): string {
