@@ -16,7 +16,8 @@ export const DEFAULT_POOL: PoolOptions = { maxIsolates: 1000, maxHeapBytes: 2 * 
 
 /**
  * Warm isolates by key, least recently used first out. Concurrent first calls for the same
- * key share one load. Only idle isolates are evicted: a running call keeps its isolate.
+ * key share one load. acquire() leases the isolate until release(): a leased isolate is never
+ * evicted, so a call cannot lose its isolate between getting it and starting.
  */
 export class IsolatePool {
   readonly #options: PoolOptions;
@@ -24,6 +25,7 @@ export class IsolatePool {
   readonly #loading = new Map<string, Promise<TenantIsolate>>();
   /** The last measured heap of each isolate; their sum is #heapBytes. */
   readonly #sizes = new WeakMap<TenantIsolate, number>();
+  readonly #leases = new Map<TenantIsolate, number>();
   #heapBytes = 0;
   #cursor = 0;
 
@@ -45,24 +47,40 @@ export class IsolatePool {
       // Re-insert: Map order is the LRU order.
       this.#isolates.delete(key);
       this.#isolates.set(key, warm);
-      return warm;
+      return this.#lease(warm);
     }
     if (warm) this.#isolates.delete(key);
     const pending = this.#loading.get(key);
-    if (pending) return pending;
+    if (pending) return this.#lease(await pending);
     const loading = create().finally(() => this.#loading.delete(key));
     this.#loading.set(key, loading);
-    const isolate = await loading;
+    const isolate = this.#lease(await loading);
     this.#isolates.set(key, isolate);
     this.#measure(isolate);
     this.#enforce();
     return isolate;
   }
 
+  #lease(isolate: TenantIsolate): TenantIsolate {
+    this.#leases.set(isolate, (this.#leases.get(isolate) ?? 0) + 1);
+    return isolate;
+  }
+
+  /** Ends a lease from acquire(); the isolate may be evicted once it has none left. */
+  release(isolate: TenantIsolate): void {
+    const count = (this.#leases.get(isolate) ?? 1) - 1;
+    if (count > 0) this.#leases.set(isolate, count);
+    else this.#leases.delete(isolate);
+  }
+
+  #evictable(isolate: TenantIsolate): boolean {
+    return isolate.activeCalls === 0 && !this.#leases.has(isolate);
+  }
+
   /** Releases every isolate whose key starts with `prefix` once it is idle (a new version replaced it). */
   evict(prefix: string): void {
     for (const [key, isolate] of this.#isolates) {
-      if (key.startsWith(prefix) && isolate.activeCalls === 0) this.#forget(key, isolate);
+      if (key.startsWith(prefix) && this.#evictable(isolate)) this.#forget(key, isolate);
     }
   }
 
@@ -74,7 +92,7 @@ export class IsolatePool {
   sweep(now = Date.now()): void {
     let measured = 0;
     for (const [key, isolate] of this.#isolates) {
-      if (isolate.disposed || (isolate.activeCalls === 0 && now - isolate.lastUsed > this.#options.idleMs)) {
+      if (isolate.disposed || (this.#evictable(isolate) && now - isolate.lastUsed > this.#options.idleMs)) {
         this.#forget(key, isolate);
       } else if (this.#cursor <= measured && measured < this.#cursor + SWEEP_SLICE) {
         this.#measure(isolate);
@@ -102,7 +120,7 @@ export class IsolatePool {
     for (const [key, isolate] of this.#isolates) {
       const over = this.#isolates.size > this.#options.maxIsolates || this.#heapBytes > this.#options.maxHeapBytes;
       if (!over) break;
-      if (isolate.activeCalls === 0) this.#forget(key, isolate);
+      if (this.#evictable(isolate)) this.#forget(key, isolate);
     }
   }
 

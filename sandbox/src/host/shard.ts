@@ -106,10 +106,14 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
     try {
       const key = `${call.server.id}#${call.server.hash}#${JSON.stringify(call.limits)}`;
       const isolate = await pool.acquire(key, create);
-      const callOpts = callOptions(call, controller.signal);
-      if (call.kind === "tool") return await isolate.callTool(call.target, call.args, callOpts);
-      if (call.kind === "resource") return await isolate.readResource(call.target, callOpts);
-      return await isolate.getPrompt(call.target, call.args as Record<string, string>, callOpts);
+      try {
+        const callOpts = callOptions(call, controller.signal);
+        if (call.kind === "tool") return await isolate.callTool(call.target, call.args, callOpts);
+        if (call.kind === "resource") return await isolate.readResource(call.target, callOpts);
+        return await isolate.getPrompt(call.target, call.args as Record<string, string>, callOpts);
+      } finally {
+        pool.release(isolate);
+      }
     } finally {
       cancels.delete(call.id);
     }
