@@ -7,6 +7,7 @@ import { defineServer, prompt, resource, tool } from "./definitions.ts";
 import { describe } from "./describe.ts";
 import { abort, callTool, getPrompt, readResource } from "./dispatch.ts";
 import { tameCodeGeneration } from "./tame.ts";
+import { warmUp } from "./warm-up.ts";
 import { AbortController, AbortSignal, DOMException } from "./web/abort.ts";
 import { atob, btoa } from "./web/base64.ts";
 import { structuredClone } from "./web/clone.ts";
@@ -49,3 +50,4 @@ Object.defineProperty(globalThis, "__isolaGuest", {
 
 // Last: everything above is loaded, so nothing of ours needs eval or new Function after this.
 tameCodeGeneration();
+warmUp();
