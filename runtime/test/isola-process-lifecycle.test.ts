@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { migrations } from "@isola/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanEnv, MAIN, spawnIsola } from "./support/isola-process.ts";
 
@@ -97,7 +98,7 @@ describe("isola migrate", () => {
       });
     const first = run();
     expect(first.status).toBe(0);
-    expect(first.stdout).toBe("applied: 0001_accounts\n");
+    expect(first.stdout).toBe(`applied: ${Object.keys(migrations).join(", ")}\n`);
     const second = run();
     expect(second.status).toBe(0);
     expect(second.stdout).toBe("database is up to date\n");

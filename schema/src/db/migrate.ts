@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS } from "kysely/migration";
 import * as accounts from "./migrations/0001_accounts.ts";
+import * as controlPlane from "./migrations/0002_control_plane.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -9,6 +10,7 @@ import * as accounts from "./migrations/0001_accounts.ts";
  */
 export const migrations: Record<string, Migration> = {
   "0001_accounts": accounts,
+  "0002_control_plane": controlPlane,
 };
 
 export class MigrationError extends Error {

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 /**
  * The Kysely `Database` interface: one entry per table, kept in step with ./migrations.
@@ -8,15 +8,32 @@ export interface Database {
   users: UsersTable;
   orgs: OrgsTable;
   memberships: MembershipsTable;
+  plans: PlansTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
+  personal_access_tokens: PersonalAccessTokensTable;
+  servers: ServersTable;
+  server_versions: ServerVersionsTable;
+  deployments: DeploymentsTable;
+  secrets: SecretsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** jsonb: read as a value, written as JSON text (pg would turn a JS array into a Postgres array). */
+type Json<T> = ColumnType<T, string, string>;
 
 export interface UsersTable {
   id: Generated<string>;
   /** Stored as given; uniqueness is case-insensitive (index on lower(email)). */
   email: string;
   display_name: string | null;
+  /** scrypt, "scrypt$N$r$p$salt$hash"; null for an account that cannot sign in with a password. */
+  password_hash: string | null;
   created_at: CreatedAt;
 }
 
@@ -24,6 +41,7 @@ export interface OrgsTable {
   id: Generated<string>;
   slug: string;
   name: string;
+  plan_id: string | null;
   created_at: CreatedAt;
 }
 
@@ -42,3 +60,152 @@ export type NewUser = Insertable<UsersTable>;
 export type Org = Selectable<OrgsTable>;
 export type NewOrg = Insertable<OrgsTable>;
 export type Membership = Selectable<MembershipsTable>;
+
+export interface PlansTable {
+  id: string;
+  name: string;
+  max_servers: number;
+  calls_per_month: number;
+  memory_mb: number;
+  rate_limit_per_minute: number;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  /** sha256 of the cookie's token. */
+  id: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  org_id: string;
+  email: string;
+  role: OrgRole;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+}
+
+export interface PersonalAccessTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  org_id: string;
+  name: string;
+  token_hash: string;
+  /** The first characters of the token, to recognise it in lists. */
+  prefix: string;
+  created_at: CreatedAt;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+export const AUTH_MODES = ["oauth", "api_key", "public"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+export const SERVER_STATUSES = ["draft", "live", "paused", "failed"] as const;
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
+
+/** Who may authorize an OAuth client for a server. */
+export type AccessPolicy = { kind: "org" } | { kind: "instance" } | { kind: "invite_list"; emails: string[] };
+
+export interface ServersTable {
+  id: Generated<string>;
+  org_id: string;
+  slug: string;
+  name: string;
+  description: Generated<string>;
+  auth_mode: AuthMode;
+  access_policy: Json<AccessPolicy>;
+  egress_approved: Json<string[]>;
+  status: ColumnType<ServerStatus, ServerStatus | undefined, ServerStatus>;
+  active_version_id: string | null;
+  revision: ColumnType<number, number | undefined, number>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ServerVersionsTable {
+  id: Generated<string>;
+  server_id: string;
+  number: number;
+  source: Json<Record<string, string>>;
+  bundle: string;
+  manifest: Json<import("../manifest.ts").Manifest>;
+  hash: string;
+  compiler_version: string;
+  build_log: Json<unknown[]>;
+  created_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface DeploymentsTable {
+  id: Generated<string>;
+  server_id: string;
+  version_id: string;
+  previous_version_id: string | null;
+  kind: "deploy" | "rollback";
+  /** Who deployed, as the audit log names actors. */
+  actor: string;
+  created_at: CreatedAt;
+}
+
+export interface SecretsTable {
+  server_id: string;
+  name: string;
+  /** base64 of AES-256-GCM ciphertext followed by its 16-byte tag. */
+  ciphertext: string;
+  /** base64 of the 12-byte nonce. */
+  nonce: string;
+  key_id: string;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  server_id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  rate_limit_per_minute: number | null;
+  expires_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_by: string | null;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+}
+
+export interface AuditLogTable {
+  /** bigint: read it as text (`id::text`), pg and PGlite return int8 differently. */
+  id: ColumnType<string, never, never>;
+  org_id: string | null;
+  actor_type: "user" | "token" | "system";
+  actor_id: string | null;
+  actor_label: string;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  source_ip: string | null;
+  detail: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+}
+
+export interface IdempotencyKeysTable {
+  actor: string;
+  key: string;
+  request_hash: string;
+  status: number;
+  response: Json<unknown>;
+  created_at: CreatedAt;
+}
+
+export type Server = Selectable<ServersTable>;
+export type ServerUpdate = Updateable<ServersTable>;
+export type ServerVersion = Selectable<ServerVersionsTable>;
