@@ -2,8 +2,8 @@
 // environment, builds the stores and decides which roles this process serves.
 
 import { parseArgs } from "node:util";
-import { type Config, migrateToLatest, parseConfig, type Role } from "@isola/schema";
-import type { RolePlugin } from "./http/app.ts";
+import { type Config, migrateToLatest, parseConfig } from "@isola/schema";
+import { composeRoles } from "./compose.ts";
 import { serve } from "./process/serve.ts";
 import { openDatabase } from "./stores/database.ts";
 
@@ -16,9 +16,6 @@ Commands:
 
 Configuration is read from environment variables: see README.md.`;
 
-/** Roles whose plugins exist. A role listed in ISOLA_ROLES but not here serves nothing yet. */
-const ROLE_PLUGINS: Partial<Record<Role, RolePlugin>> = {};
-
 function loadConfig(): Config {
   const result = parseConfig(process.env);
   if (!result.ok) {
@@ -29,8 +26,7 @@ function loadConfig(): Config {
 }
 
 function start(config: Config): Promise<void> {
-  const mounted = config.roles.filter((role) => ROLE_PLUGINS[role]);
-  return serve(config, { plugins: mounted.flatMap((role) => ROLE_PLUGINS[role] ?? []), mounted });
+  return serve(config, { compose: composeRoles });
 }
 
 async function migrate(config: Config): Promise<void> {

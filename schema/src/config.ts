@@ -6,7 +6,7 @@ import { z } from "zod";
  * the variable names, their defaults and what each expects.
  *
  * Error messages never echo the value of a variable that may hold a secret
- * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY).
+ * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY, ISOLA_ADMIN_TOKEN).
  */
 
 export const ROLES = ["runtime", "control", "web", "worker"] as const;
@@ -91,6 +91,23 @@ export const environmentSchema = z.object({
   ISOLA_ROLES: optional(roles),
   ISOLA_SECRET_KEY: optional(secretKey),
   LOG_LEVEL: optional(logLevel),
+  ISOLA_SANDBOX_SHARDS: optional(
+    z.string().transform((value, ctx) => {
+      const n = Number(value);
+      if (/^\d+$/.test(value) && n >= 1 && n <= 64) return n;
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a number of shard processes from 1 to 64, got ${quoted(value)}`,
+      });
+      return z.NEVER;
+    }),
+  ),
+  ISOLA_ADMIN_EMAIL: optional(z.email({ error: "expected an email address" })),
+  ISOLA_ADMIN_TOKEN: optional(
+    z.string().regex(/^isola_pat_[A-Za-z0-9_-]{20,}$/, {
+      error: "expected isola_pat_ followed by at least 20 letters, digits, - or _",
+    }),
+  ),
 });
 
 /** The variables Isola reads, for documentation and for checking deployment files. */
@@ -111,6 +128,11 @@ export interface Config {
   /** 32 bytes, when configured; otherwise the control plane generates one into the data dir. */
   secretKey: Buffer | undefined;
   logLevel: LogLevel;
+  /** Sandbox shard processes; undefined: one per core. */
+  sandboxShards: number | undefined;
+  /** Headless bootstrap: on an empty database, this owner, an org, and a token whose value is adminToken. */
+  adminEmail: string | undefined;
+  adminToken: string | undefined;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -142,6 +164,9 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       roles: e.ISOLA_ROLES ?? ["runtime", "control", "web"],
       secretKey: e.ISOLA_SECRET_KEY,
       logLevel: e.LOG_LEVEL ?? "info",
+      sandboxShards: e.ISOLA_SANDBOX_SHARDS,
+      adminEmail: e.ISOLA_ADMIN_EMAIL,
+      adminToken: e.ISOLA_ADMIN_TOKEN,
     },
   };
 }

@@ -1,14 +1,11 @@
 import type { Config } from "@isola/schema";
 import { pino } from "pino";
-import type { RolePlugin } from "../http/app.ts";
 import { exitOnSignals } from "./shutdown.ts";
-import { startIsola } from "./start.ts";
+import { type Compose, startIsola } from "./start.ts";
 
 export interface ServeOptions {
-  /** Plugins for the roles this process serves (chosen by the composition root). */
-  plugins: RolePlugin[];
-  /** The roles those plugins implement, for the startup log line. */
-  mounted: string[];
+  /** Builds the roles this process serves (the composition root). */
+  compose: Compose;
   /** Time allowed between SIGTERM and exit. Orchestrators wait 10 s before SIGKILL. */
   graceMs?: number;
 }
@@ -25,7 +22,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<void
   });
   let running: Awaited<ReturnType<typeof startIsola>>;
   try {
-    running = await startIsola(config, logger, options.plugins);
+    running = await startIsola(config, logger, options.compose);
   } catch (error) {
     logger.fatal(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
@@ -35,7 +32,7 @@ export async function serve(config: Config, options: ServeOptions): Promise<void
       url: running.url,
       publicUrl: config.publicUrl,
       roles: config.roles,
-      mounted: options.mounted,
+      mounted: running.mounted,
       database: running.stores.dbKind,
       bus: running.stores.bus.kind,
     },

@@ -1,0 +1,13 @@
+import type { CompileResult } from "@isola/sandbox";
+import type { Bus, Config, Database, ServerSource } from "@isola/schema";
+import type { Kysely } from "kysely";
+
+/** What the control plane is given at the composition root; it reaches for nothing else. */
+export interface ControlDeps {
+  db: Kysely<Database>;
+  bus: Bus;
+  config: Config;
+  /** Compiles and checks tool code; tool code runs only in sandbox shards. */
+  compile(files: ServerSource): Promise<CompileResult>;
+  now?: () => Date;
+}

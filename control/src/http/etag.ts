@@ -1,0 +1,15 @@
+import { problem } from "./problems.ts";
+
+/** Strong ETag of a row's revision. */
+export const etagOf = (revision: number) => `"r${revision}"`;
+
+/**
+ * The revision an update may apply to, from If-Match. Updates require it (428 without), so
+ * two people editing the same server cannot silently overwrite each other (412 on mismatch).
+ */
+export function revisionFromIfMatch(header: string | undefined): number {
+  if (header === undefined) throw problem("precondition-required", "send If-Match with the ETag from your last read");
+  const match = /^(?:W\/)?"r(\d+)"$/.exec(header.trim());
+  if (!match) throw problem("precondition-failed", "If-Match does not hold an ETag this API gave out");
+  return Number(match[1]);
+}

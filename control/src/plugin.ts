@@ -1,0 +1,71 @@
+import cookie from "@fastify/cookie";
+import type { FastifyPluginAsync } from "fastify";
+import { bootstrap } from "./accounts/bootstrap.ts";
+import { sessionRoutes } from "./accounts/session-routes.ts";
+import { tokenRoutes } from "./accounts/token-routes.ts";
+import { type Actor, resolveActor } from "./auth/actor.ts";
+import type { ControlDeps } from "./deps.ts";
+import { problemErrorHandler } from "./http/error-handler.ts";
+import { sweepIdempotencyKeys } from "./http/idempotency.ts";
+import { openApiDocument } from "./http/openapi.ts";
+import { problem } from "./http/problems.ts";
+import type { AnyRoute, RouteContext } from "./http/route.ts";
+import { serverRoutes } from "./servers/server-routes.ts";
+import { versionRoutes } from "./servers/version-routes.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The caller, resolved before every handler; null when no credentials were sent. */
+    actor: Actor | null;
+    /** Why credentials that were sent did not check out (raised only where an actor is needed). */
+    actorError: unknown;
+  }
+}
+
+/** Every route group, in the order the OpenAPI document lists them. */
+const ROUTE_GROUPS = [sessionRoutes, tokenRoutes, serverRoutes, versionRoutes];
+
+/**
+ * The control role: the REST API under /api/v1 (problem+json errors, OpenAPI at
+ * /api/v1/openapi.json), and the headless bootstrap on an empty database.
+ */
+export function controlPlugin(deps: ControlDeps): FastifyPluginAsync {
+  return async (app) => {
+    if (await bootstrap(deps.db, deps.config)) {
+      app.log.info({ email: deps.config.adminEmail }, "bootstrapped the instance's first owner, org and token");
+    }
+    const registry: AnyRoute[] = [];
+    const sweeper = setInterval(() => void sweepIdempotencyKeys(deps.db).catch(() => {}), 3_600_000);
+    sweeper.unref();
+    app.addHook("onClose", async () => clearInterval(sweeper));
+
+    await app.register(
+      async (api) => {
+        await api.register(cookie);
+        api.decorateRequest("actor", null);
+        api.decorateRequest("actorError", null);
+        api.setErrorHandler(problemErrorHandler);
+        api.setNotFoundHandler((request, reply) =>
+          problemErrorHandler(
+            problem("not-found", `there is no ${request.method} ${request.url.split("?")[0]}`),
+            request,
+            reply,
+          ),
+        );
+        api.addHook("preHandler", async (request) => {
+          try {
+            request.actor = await resolveActor(request, deps.db);
+          } catch (error) {
+            request.actorError = error;
+          }
+        });
+        const context: RouteContext = { registry, db: deps.db };
+        for (const group of ROUTE_GROUPS) group(api, context, deps);
+        api.get("/openapi.json", async () => openApiDocument(registry, deps.config.publicUrl));
+      },
+      { prefix: "/api/v1" },
+    );
+  };
+}
+
+export type { AnyRoute };

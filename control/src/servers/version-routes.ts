@@ -1,0 +1,332 @@
+import {
+  createVersionBody,
+  deployBody,
+  deploymentView,
+  type Manifest,
+  page,
+  pageQuery,
+  serverSlug,
+  serverView,
+  versionDetail,
+  versionView,
+} from "@isola/schema";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { sql } from "kysely";
+import { z } from "zod";
+import { recordAudit } from "../audit/record.ts";
+import { actorLabel } from "../auth/actor.ts";
+import { requireActor } from "../auth/authorize.ts";
+import type { ControlDeps } from "../deps.ts";
+import { decodeCursor, pageOf } from "../http/cursor.ts";
+import { problem } from "../http/problems.ts";
+import { addRoute, type RouteContext } from "../http/route.ts";
+import { announce, loadServer, type ServerWithOrg } from "./load.ts";
+import { activeVersionNumber, toServerView } from "./server-routes.ts";
+
+const slugParams = z.object({ slug: serverSlug });
+const versionParams = slugParams.extend({ number: z.coerce.number().int().min(1) });
+
+/** Declared egress hosts the owner has not approved (patterns must match exactly). */
+export function unapprovedEgress(manifest: Manifest, approved: string[]): string[] {
+  const allowed = new Set(approved.map((host) => host.toLowerCase()));
+  return manifest.egress.filter((host) => !allowed.has(host.toLowerCase()));
+}
+
+type VersionRow = {
+  number: number;
+  hash: string;
+  compiler_version: string;
+  manifest: Manifest;
+  created_at: Date;
+  created_by_email: string | null;
+  id: string;
+};
+
+function toVersionView(row: VersionRow, activeId: string | null) {
+  return {
+    number: row.number,
+    hash: row.hash,
+    compilerVersion: row.compiler_version,
+    manifest: row.manifest,
+    active: row.id === activeId,
+    createdAt: row.created_at.toISOString(),
+    createdBy: row.created_by_email,
+  };
+}
+
+export function versionRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
+  const { db, bus, config } = deps;
+
+  const versions = () =>
+    db
+      .selectFrom("server_versions as v")
+      .leftJoin("users as u", "u.id", "v.created_by")
+      .select([
+        "v.id",
+        "v.number",
+        "v.hash",
+        "v.compiler_version",
+        "v.manifest",
+        "v.created_at",
+        "u.email as created_by_email",
+      ]);
+
+  addRoute(app, context, {
+    method: "POST",
+    url: "/servers/:slug/versions",
+    operationId: "createVersion",
+    summary: "Compile and check source; store it as the next immutable version (not deployed)",
+    tag: "versions",
+    access: "servers:update",
+    params: slugParams,
+    body: createVersionBody,
+    status: 201,
+    response: versionView,
+    problems: ["not-found", "forbidden", "compile-failed"],
+    idempotent: true,
+    async handler({ params, body, request }) {
+      const server = await loadServer(db, request, params.slug, "servers:update");
+      const files = "source" in body ? { "index.ts": body.source } : body.files;
+      // Outside any transaction: compiling runs the code in a sandbox and takes a while.
+      const result = await deps.compile(files);
+      if (!result.ok) {
+        throw problem("compile-failed", `${result.errors.length} problem(s) in the code; nothing was stored`, {
+          errors: result.errors,
+        });
+      }
+      const { artifact } = result;
+      const row = await db.transaction().execute(async (trx) => {
+        // Serialises numbering: two uploads at once get consecutive numbers, never the same.
+        await trx.selectFrom("servers").select("id").where("id", "=", server.id).forUpdate().execute();
+        const last = await trx
+          .selectFrom("server_versions")
+          .select((eb) => eb.fn.max("number").as("max"))
+          .where("server_id", "=", server.id)
+          .executeTakeFirst();
+        const number = Number(last?.max ?? 0) + 1;
+        const inserted = await trx
+          .insertInto("server_versions")
+          .values({
+            server_id: server.id,
+            number,
+            source: JSON.stringify(files),
+            bundle: artifact.bundle,
+            manifest: JSON.stringify(artifact.manifest),
+            hash: artifact.hash,
+            compiler_version: artifact.compilerVersion,
+            build_log: JSON.stringify([{ step: "compile", ok: true, at: new Date().toISOString() }]),
+            created_by: requireActor(request).userId,
+          })
+          .returning(["id", "number", "hash", "compiler_version", "manifest", "created_at"])
+          .executeTakeFirstOrThrow();
+        await recordAudit(trx, request, {
+          orgId: server.org_id,
+          action: "version.create",
+          targetType: "server",
+          targetId: server.id,
+          detail: { version: number, hash: artifact.hash, tools: artifact.manifest.tools.map((t) => t.name) },
+        });
+        return inserted;
+      });
+      return toVersionView({ ...row, created_by_email: requireActor(request).email }, server.active_version_id);
+    },
+  });
+
+  addRoute(app, context, {
+    method: "GET",
+    url: "/servers/:slug/versions",
+    operationId: "listVersions",
+    summary: "A server's versions, newest first",
+    tag: "versions",
+    access: "servers:read",
+    params: slugParams,
+    query: pageQuery,
+    status: 200,
+    response: page(versionView),
+    problems: ["not-found"],
+    async handler({ params, query, request }) {
+      const server = await loadServer(db, request, params.slug, "servers:read");
+      const after = decodeCursor<{ number: number }>(query.cursor, { number: "number" });
+      let rows = versions()
+        .where("v.server_id", "=", server.id)
+        .orderBy("v.number", "desc")
+        .limit(query.limit + 1);
+      if (after) rows = rows.where("v.number", "<", after.number);
+      const { items, next } = pageOf(await rows.execute(), query.limit, (row) => ({ number: row.number }));
+      return { items: items.map((row) => toVersionView(row, server.active_version_id)), next };
+    },
+  });
+
+  addRoute(app, context, {
+    method: "GET",
+    url: "/servers/:slug/versions/:number",
+    operationId: "getVersion",
+    summary: "One version with its source",
+    tag: "versions",
+    access: "servers:read",
+    params: versionParams,
+    status: 200,
+    response: versionDetail,
+    problems: ["not-found"],
+    async handler({ params, request }) {
+      const server = await loadServer(db, request, params.slug, "servers:read");
+      const row = await versions()
+        .select("v.source")
+        .where("v.server_id", "=", server.id)
+        .where("v.number", "=", params.number)
+        .executeTakeFirst();
+      if (!row) throw problem("not-found", `${server.slug} has no version ${params.number}`);
+      return { ...toVersionView(row, server.active_version_id), source: row.source };
+    },
+  });
+
+  /** Moves the active-version pointer, under the server's row lock, and records it. */
+  async function activate(server: ServerWithOrg, number: number, kind: "deploy" | "rollback", request: FastifyRequest) {
+    const version = await db
+      .selectFrom("server_versions")
+      .select(["id", "manifest"])
+      .where("server_id", "=", server.id)
+      .where("number", "=", number)
+      .executeTakeFirst();
+    if (!version) throw problem("not-found", `${server.slug} has no version ${number}`);
+    const updated = await db.transaction().execute(async (trx) => {
+      // Concurrent deploys of one server run one after the other: the history lists them in
+      // the order they took effect, and the last one listed is the one live.
+      const current = await trx
+        .selectFrom("servers")
+        .select(["active_version_id", "egress_approved", "status"])
+        .where("id", "=", server.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      const unapproved = unapprovedEgress(version.manifest, current.egress_approved);
+      if (unapproved.length > 0) {
+        throw problem(
+          "egress-not-approved",
+          `approve these hosts first (PATCH egressApproved): ${unapproved.join(", ")}`,
+          {
+            hosts: unapproved,
+          },
+        );
+      }
+      const row = await trx
+        .updateTable("servers")
+        .set({
+          active_version_id: version.id,
+          status: current.status === "paused" ? "paused" : "live",
+          revision: sql<number>`revision + 1`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where("id", "=", server.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto("deployments")
+        .values({
+          server_id: server.id,
+          version_id: version.id,
+          previous_version_id: current.active_version_id,
+          kind,
+          actor: actorLabel(requireActor(request)),
+          // The time it took effect (after the lock), not when the transaction began: the history's order.
+          created_at: sql<Date>`clock_timestamp()`,
+        })
+        .execute();
+      await recordAudit(trx, request, {
+        orgId: server.org_id,
+        action: `server.${kind}`,
+        targetType: "server",
+        targetId: server.id,
+        detail: { version: number },
+      });
+      return row;
+    });
+    await announce(
+      bus,
+      { kind: "deployed", serverId: server.id, slug: server.slug, activeVersionId: version.id },
+      request,
+    );
+    return toServerView(
+      { ...updated, org_slug: server.org_slug },
+      await activeVersionNumber(deps, updated),
+      config.publicUrl,
+    );
+  }
+
+  for (const kind of ["deploy", "rollback"] as const) {
+    addRoute(app, context, {
+      method: "POST",
+      url: `/servers/:slug/${kind}`,
+      operationId: kind === "deploy" ? "deployVersion" : "rollBack",
+      summary: kind === "deploy" ? "Make a version live" : "Make an earlier version live again",
+      tag: "versions",
+      access: "servers:deploy",
+      params: slugParams,
+      body: deployBody,
+      status: 200,
+      response: serverView,
+      problems: ["not-found", "forbidden", "egress-not-approved", "conflict"],
+      async handler({ params, body, request }) {
+        const server = await loadServer(db, request, params.slug, "servers:deploy");
+        if (kind === "rollback") {
+          const active = await activeVersionNumber(deps, server);
+          if (active !== null && body.version >= active) {
+            throw problem(
+              "conflict",
+              `roll back to a version before the live one (${active}); use deploy for newer ones`,
+            );
+          }
+        }
+        return activate(server, body.version, kind, request);
+      },
+    });
+  }
+
+  addRoute(app, context, {
+    method: "GET",
+    url: "/servers/:slug/deployments",
+    operationId: "listDeployments",
+    summary: "Where the active version pointer has been, newest first",
+    tag: "versions",
+    access: "servers:read",
+    params: slugParams,
+    query: pageQuery,
+    status: 200,
+    response: page(deploymentView),
+    problems: ["not-found"],
+    async handler({ params, query, request }) {
+      const server = await loadServer(db, request, params.slug, "servers:read");
+      const after = decodeCursor<{ at: string; id: string }>(query.cursor, { at: "string", id: "string" });
+      let rows = db
+        .selectFrom("deployments as d")
+        .innerJoin("server_versions as v", "v.id", "d.version_id")
+        .leftJoin("server_versions as p", "p.id", "d.previous_version_id")
+        .select(["d.id", "d.kind", "d.actor", "d.created_at", "v.number as version", "p.number as previous"])
+        .where("d.server_id", "=", server.id)
+        .orderBy("d.created_at", "desc")
+        .orderBy("d.id", "desc")
+        .limit(query.limit + 1);
+      if (after) {
+        rows = rows.where((eb) =>
+          eb.or([
+            eb("d.created_at", "<", new Date(after.at)),
+            eb.and([eb("d.created_at", "=", new Date(after.at)), eb("d.id", "<", after.id)]),
+          ]),
+        );
+      }
+      const { items, next } = pageOf(await rows.execute(), query.limit, (row) => ({
+        at: row.created_at.toISOString(),
+        id: row.id,
+      }));
+      return {
+        items: items.map((row) => ({
+          version: row.version,
+          previousVersion: row.previous ?? null,
+          kind: row.kind,
+          actor: row.actor,
+          createdAt: row.created_at.toISOString(),
+        })),
+        next,
+      };
+    },
+  });
+}
