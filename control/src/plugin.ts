@@ -52,6 +52,13 @@ export function controlPlugin(deps: ControlDeps): FastifyPluginAsync {
             reply,
           ),
         );
+        // The API speaks JSON only (Fastify would also parse text/plain).
+        api.addHook("preValidation", async (request) => {
+          const type = request.headers["content-type"];
+          if (request.body !== undefined && type !== undefined && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+            throw problem("unsupported-media-type", `send application/json, not ${type.split(";")[0]}`);
+          }
+        });
         api.addHook("preHandler", async (request) => {
           try {
             request.actor = await resolveActor(request, deps.db);
