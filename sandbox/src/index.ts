@@ -3,4 +3,9 @@ export { COMPILER_VERSION, type CompileResult, compileServer } from "./compiler/
 export { SANDBOX_ERRORS, SandboxError, type SandboxErrorCode, sandboxError } from "./errors.ts";
 export type { EgressPolicy } from "./host/egress/egress-fetch.ts";
 export type { IsolateLimits } from "./host/limits.ts";
-export { type SandboxCall, SandboxSupervisor, type SupervisorEvent, type SupervisorOptions } from "./host/supervisor.ts";
+export {
+  type SandboxCall,
+  SandboxSupervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+} from "./host/supervisor.ts";
