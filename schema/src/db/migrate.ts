@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS } from "kysely/migration";
 import * as accounts from "./migrations/0001_accounts.ts";
 import * as controlPlane from "./migrations/0002_control_plane.ts";
+import * as usage from "./migrations/0003_usage.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -11,6 +12,7 @@ import * as controlPlane from "./migrations/0002_control_plane.ts";
 export const migrations: Record<string, Migration> = {
   "0001_accounts": accounts,
   "0002_control_plane": controlPlane,
+  "0003_usage": usage,
 };
 
 export class MigrationError extends Error {

@@ -19,6 +19,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;
+  usage_minutely: UsageMinutelyTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -209,3 +210,22 @@ export interface IdempotencyKeysTable {
 export type Server = Selectable<ServersTable>;
 export type ServerUpdate = Updateable<ServersTable>;
 export type ServerVersion = Selectable<ServerVersionsTable>;
+
+export const USAGE_OUTCOMES = ["ok", "tool_error", "protocol_error", "limit", "timeout", "crash"] as const;
+export type UsageOutcome = (typeof USAGE_OUTCOMES)[number];
+
+export interface UsageMinutelyTable {
+  server_id: string;
+  org_id: string;
+  minute: Timestamp;
+  version: number;
+  tool: string;
+  /** The API key's name, or the OAuth subject and client ("sub via client"), or "anonymous". */
+  caller: string;
+  outcome: UsageOutcome;
+  calls: number;
+  duration_ms: number;
+  bytes_in: number;
+  bytes_out: number;
+  latency_histogram: ColumnType<number[], number[], number[]>;
+}
