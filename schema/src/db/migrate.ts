@@ -3,6 +3,7 @@ import { type Migration, type MigrationResultSet, Migrator, NO_MIGRATIONS } from
 import * as accounts from "./migrations/0001_accounts.ts";
 import * as controlPlane from "./migrations/0002_control_plane.ts";
 import * as usage from "./migrations/0003_usage.ts";
+import * as endpointSettings from "./migrations/0004_server_endpoint_settings.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   "0001_accounts": accounts,
   "0002_control_plane": controlPlane,
   "0003_usage": usage,
+  "0004_server_endpoint_settings": endpointSettings,
 };
 
 export class MigrationError extends Error {

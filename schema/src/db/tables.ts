@@ -126,6 +126,11 @@ export interface ServersTable {
   egress_approved: Json<string[]>;
   status: ColumnType<ServerStatus, ServerStatus | undefined, ServerStatus>;
   active_version_id: string | null;
+  /** Browser origins allowed to call the MCP endpoint (exact, never "*"). */
+  allowed_origins: ColumnType<string[], string | undefined, string>;
+  /** Serve the legacy HTTP+SSE transport too. */
+  legacy_sse: ColumnType<boolean, boolean | undefined, boolean>;
+  custom_domain: string | null;
   revision: ColumnType<number, number | undefined, number>;
   created_by: string | null;
   created_at: CreatedAt;
