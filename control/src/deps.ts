@@ -1,6 +1,7 @@
 import type { CompileResult } from "@isola/sandbox";
 import type { Bus, Config, Database, ServerSource } from "@isola/schema";
 import type { Kysely } from "kysely";
+import type { SecretKey } from "./secrets/key.ts";
 
 /** What the control plane is given at the composition root; it reaches for nothing else. */
 export interface ControlDeps {
@@ -9,5 +10,7 @@ export interface ControlDeps {
   config: Config;
   /** Compiles and checks tool code; tool code runs only in sandbox shards. */
   compile(files: ServerSource): Promise<CompileResult>;
+  /** Encrypts secrets at rest (loadSecretKey). */
+  secretKey: SecretKey;
   now?: () => Date;
 }

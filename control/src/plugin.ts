@@ -1,8 +1,10 @@
 import cookie from "@fastify/cookie";
 import type { FastifyPluginAsync } from "fastify";
 import { bootstrap } from "./accounts/bootstrap.ts";
+import { ensurePlans } from "./accounts/orgs.ts";
 import { sessionRoutes } from "./accounts/session-routes.ts";
 import { tokenRoutes } from "./accounts/token-routes.ts";
+import { auditRoutes } from "./audit/query-routes.ts";
 import { type Actor, resolveActor } from "./auth/actor.ts";
 import type { ControlDeps } from "./deps.ts";
 import { problemErrorHandler } from "./http/error-handler.ts";
@@ -10,6 +12,12 @@ import { sweepIdempotencyKeys } from "./http/idempotency.ts";
 import { openApiDocument } from "./http/openapi.ts";
 import { problem } from "./http/problems.ts";
 import type { AnyRoute, RouteContext } from "./http/route.ts";
+import { keyRoutes } from "./keys/key-routes.ts";
+import { invitationRoutes } from "./orgs/invitation-routes.ts";
+import { memberRoutes } from "./orgs/member-routes.ts";
+import { orgRoutes } from "./orgs/org-routes.ts";
+import { readPlansFile } from "./orgs/plans.ts";
+import { secretRoutes } from "./secrets/secret-routes.ts";
 import { serverRoutes } from "./servers/server-routes.ts";
 import { versionRoutes } from "./servers/version-routes.ts";
 
@@ -23,7 +31,18 @@ declare module "fastify" {
 }
 
 /** Every route group, in the order the OpenAPI document lists them. */
-const ROUTE_GROUPS = [sessionRoutes, tokenRoutes, serverRoutes, versionRoutes];
+const ROUTE_GROUPS = [
+  sessionRoutes,
+  tokenRoutes,
+  serverRoutes,
+  versionRoutes,
+  secretRoutes,
+  orgRoutes,
+  memberRoutes,
+  invitationRoutes,
+  keyRoutes,
+  auditRoutes,
+];
 
 /**
  * The control role: the REST API under /api/v1 (problem+json errors, OpenAPI at
@@ -31,6 +50,8 @@ const ROUTE_GROUPS = [sessionRoutes, tokenRoutes, serverRoutes, versionRoutes];
  */
 export function controlPlugin(deps: ControlDeps): FastifyPluginAsync {
   return async (app) => {
+    // A bad ISOLA_PLANS_FILE stops the start here, with one line naming the problem.
+    await ensurePlans(deps.db, await readPlansFile(deps.config.plansFile));
     if (await bootstrap(deps.db, deps.config)) {
       app.log.info({ email: deps.config.adminEmail }, "bootstrapped the instance's first owner, org and token");
     }

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import type { Database } from "@isola/schema";
+import type { Database, PlanDefinition } from "@isola/schema";
 import type { Kysely } from "kysely";
+import { toPlanRow } from "../orgs/plans.ts";
 
-/** Plans a fresh instance starts with; an operator edits the plans table (docs/API.md). */
+/** Plans a fresh instance starts with; an operator redefines or adds plans with ISOLA_PLANS_FILE. */
 export const DEFAULT_PLANS = [
   {
     id: "default",
@@ -14,7 +15,21 @@ export const DEFAULT_PLANS = [
   },
 ];
 
-export async function ensurePlans(db: Kysely<Database>): Promise<void> {
+/**
+ * Makes the plans table hold the configured plans (ISOLA_PLANS_FILE, already checked): they
+ * are upserted, so that editing the file and restarting changes them. The built-in plans are
+ * only inserted when missing, so that they never undo the file's version of `default`.
+ * Plans are never deleted: orgs refer to them.
+ */
+export async function ensurePlans(db: Kysely<Database>, configured: PlanDefinition[] = []): Promise<void> {
+  for (const plan of configured.map(toPlanRow)) {
+    const { id: _, ...changes } = plan;
+    await db
+      .insertInto("plans")
+      .values(plan)
+      .onConflict((c) => c.column("id").doUpdateSet(changes))
+      .execute();
+  }
   for (const plan of DEFAULT_PLANS) {
     await db
       .insertInto("plans")

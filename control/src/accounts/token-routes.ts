@@ -62,6 +62,7 @@ export function tokenRoutes(app: FastifyInstance, context: RouteContext, deps: C
     response: createdToken,
     problems: ["not-found"],
     idempotent: true,
+    secretInResponse: true,
     async handler({ body, request }) {
       const actor = requireActor(request);
       let orgs = db

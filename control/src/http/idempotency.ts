@@ -23,6 +23,7 @@ export async function withIdempotency(
   db: Kysely<Database>,
   request: FastifyRequest,
   run: () => Promise<{ status: number; body: unknown }>,
+  options: { secretInResponse?: boolean } = {},
 ): Promise<{ status: number; body: unknown; replayed: boolean }> {
   const key = request.headers["idempotency-key"];
   if (key === undefined) return { ...(await run()), replayed: false };
@@ -51,13 +52,27 @@ export async function withIdempotency(
       throw problem("idempotency-key-reused", "this Idempotency-Key was used for a different request");
     }
     if (earlier.status === 0) throw problem("conflict", "a request with this Idempotency-Key is still in progress");
+    const stored = earlier.response as { redacted?: boolean; id?: unknown } | null;
+    if (stored?.redacted) {
+      throw problem(
+        "conflict",
+        "this request already succeeded; the secret it returned is shown only once (revoke it and create another if it was lost)",
+        {
+          ...(typeof stored.id === "string" ? { id: stored.id } : {}),
+        },
+      );
+    }
     return { status: earlier.status, body: earlier.response, replayed: true };
   }
   try {
     const result = await run();
+    // A token, key or link is shown once and never stored in clear: keep only that it was made.
+    const stored = options.secretInResponse
+      ? { redacted: true, id: (result.body as { id?: unknown } | null)?.id }
+      : (result.body ?? null);
     await db
       .updateTable("idempotency_keys")
-      .set({ status: result.status, response: JSON.stringify(result.body ?? null) })
+      .set({ status: result.status, response: JSON.stringify(stored) })
       .where("actor", "=", actor)
       .where("key", "=", key)
       .execute();

@@ -39,6 +39,8 @@ export interface RouteSpec<
   problems?: ProblemCode[];
   /** Accepts an Idempotency-Key header (POSTs that create things). */
   idempotent?: boolean;
+  /** The response carries a secret (a token, key or link): it is never kept for replay. */
+  secretInResponse?: boolean;
   handler(input: {
     params: Out<P>;
     query: Out<Q>;
@@ -105,7 +107,7 @@ export function addRoute<
         return { status: spec.status, body: checked.data };
       };
       const result = spec.idempotent
-        ? await withIdempotency(context.db, request, execute)
+        ? await withIdempotency(context.db, request, execute, { secretInResponse: spec.secretInResponse ?? false })
         : { ...(await execute()), replayed: false };
       if (reply.sent) return reply;
       if (result.replayed) reply.header("idempotency-replayed", "true");

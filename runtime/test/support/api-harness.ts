@@ -91,6 +91,8 @@ export async function startApi(
     ISOLA_SANDBOX_SHARDS: "1",
     ISOLA_ADMIN_EMAIL: "owner@example.com",
     ISOLA_ADMIN_TOKEN: adminToken,
+    // A key of its own: otherwise the embedded default would write one into ./.isola.
+    ISOLA_SECRET_KEY: randomBytes(32).toString("base64"),
     ...env,
   });
   if (!parsed.ok) throw new Error(parsed.errors.join("; "));

@@ -1,0 +1,89 @@
+import { orgParams, orgView, planView, updateOrgBody } from "@isola/schema";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { recordAudit } from "../audit/record.ts";
+import type { ControlDeps } from "../deps.ts";
+import { addRoute, type RouteContext } from "../http/route.ts";
+import { type LoadedOrg, loadOrg } from "./load-org.ts";
+import { toPlanView } from "./plans.ts";
+
+const PLAN_COLUMNS = ["id", "name", "max_servers", "calls_per_month", "memory_mb", "rate_limit_per_minute"] as const;
+
+/** An org, its plan and how many servers it has; plans. */
+export function orgRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
+  const { db } = deps;
+
+  /** The plan's limits come from the org's plan, or `default` for an org without one. */
+  async function view(org: LoadedOrg) {
+    const plan = await db
+      .selectFrom("plans")
+      .select(PLAN_COLUMNS)
+      .where("id", "=", org.plan_id ?? "default")
+      .executeTakeFirstOrThrow();
+    const { count } = await db
+      .selectFrom("servers")
+      .select((eb) => eb.fn.countAll<string>().as("count"))
+      .where("org_id", "=", org.id)
+      .executeTakeFirstOrThrow();
+    return { slug: org.slug, name: org.name, role: org.role, plan: toPlanView(plan), servers: Number(count) };
+  }
+
+  addRoute(app, context, {
+    method: "GET",
+    url: "/orgs/:org",
+    operationId: "getOrg",
+    summary: "An org: your role in it, its plan, how many servers it has",
+    tag: "orgs",
+    access: "org:read",
+    params: orgParams,
+    status: 200,
+    response: orgView,
+    problems: ["not-found"],
+    async handler({ params, request }) {
+      return view(await loadOrg(db, request, params.org, "org:read"));
+    },
+  });
+
+  addRoute(app, context, {
+    method: "PATCH",
+    url: "/orgs/:org",
+    operationId: "updateOrg",
+    summary: "Rename an org (its slug stays)",
+    tag: "orgs",
+    access: "org:update",
+    params: orgParams,
+    body: updateOrgBody,
+    status: 200,
+    response: orgView,
+    problems: ["not-found", "forbidden"],
+    async handler({ params, body, request }) {
+      const org = await loadOrg(db, request, params.org, "org:update");
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable("orgs").set({ name: body.name }).where("id", "=", org.id).execute();
+        await recordAudit(trx, request, {
+          orgId: org.id,
+          action: "org.update",
+          targetType: "org",
+          targetId: org.id,
+          detail: { name: { from: org.name, to: body.name } },
+        });
+      });
+      return view({ ...org, name: body.name });
+    },
+  });
+
+  addRoute(app, context, {
+    method: "GET",
+    url: "/plans",
+    operationId: "listPlans",
+    summary: "The plans this instance offers (an operator sets them with ISOLA_PLANS_FILE)",
+    tag: "orgs",
+    access: "signed-in",
+    status: 200,
+    response: z.object({ items: z.array(planView) }),
+    async handler() {
+      const rows = await db.selectFrom("plans").select(PLAN_COLUMNS).orderBy("max_servers").orderBy("id").execute();
+      return { items: rows.map(toPlanView) };
+    },
+  });
+}

@@ -1,0 +1,96 @@
+import type { Database } from "@isola/schema";
+import { type Kysely, sql } from "kysely";
+import { open, type Sealed, SecretCipherError, seal } from "./cipher.ts";
+import type { SecretKey } from "./key.ts";
+
+type Db = Kysely<Database>;
+
+/**
+ * What a value is bound to. The server id, so that a ciphertext copied into another server's
+ * row does not open; and the name, so that two of one server's values swapped between rows do
+ * not either (code that sends API_KEY to one host must never receive the value of another).
+ */
+export const associatedData = (serverId: string, name: string) => `isola-secret\0${serverId}\0${name}`;
+
+export function sealSecret(key: SecretKey, serverId: string, name: string, value: string) {
+  return { ...seal(key.bytes, value, associatedData(serverId, name)), key_id: key.id };
+}
+
+/** Decrypts one stored row, or throws an error that names the row and the key, never the value. */
+export function openSecret(key: SecretKey, row: Sealed & { server_id: string; name: string; key_id: string }): string {
+  const where = `the secret ${row.name} of server ${row.server_id}`;
+  if (row.key_id !== key.id) {
+    throw new SecretCipherError(
+      `${where} was encrypted with key ${row.key_id}, but this node's key is ${key.id}: ` +
+        "set ISOLA_SECRET_KEY to the key that wrote it (after a rotation, to the new key on every node)",
+    );
+  }
+  try {
+    return open(key.bytes, row, associatedData(row.server_id, row.name));
+  } catch (error) {
+    throw new SecretCipherError(`${where} cannot be decrypted with key ${key.id}: ${(error as Error).message}`);
+  }
+}
+
+export interface SecretVault {
+  /** The fingerprint of the key this vault encrypts with. */
+  readonly keyId: string;
+  /** Creates or replaces; pass `db` to act inside a transaction. */
+  set(serverId: string, name: string, value: string, db?: Db): Promise<{ name: string; updatedAt: Date }>;
+  /** The server's secret names with their updated-at, by name. Never values. */
+  names(serverId: string, db?: Db): Promise<{ name: string; updatedAt: Date }[]>;
+  /** Whether there was one to delete. */
+  delete(serverId: string, name: string, db?: Db): Promise<boolean>;
+  /** Every secret of the server, decrypted: what its tool code reads as `env`. The runtime's path. */
+  envFor(serverId: string): Promise<Record<string, string>>;
+}
+
+/** Secrets at rest: AES-256-GCM under one key, values leave only through envFor. */
+export function createSecretVault({ db, key }: { db: Db; key: SecretKey }): SecretVault {
+  return {
+    keyId: key.id,
+
+    async set(serverId, name, value, executor = db) {
+      const sealed = sealSecret(key, serverId, name, value);
+      const row = await executor
+        .insertInto("secrets")
+        .values({ server_id: serverId, name, ...sealed })
+        .onConflict((conflict) =>
+          conflict.columns(["server_id", "name"]).doUpdateSet({ ...sealed, updated_at: sql<Date>`now()` }),
+        )
+        .returning(["name", "updated_at"])
+        .executeTakeFirstOrThrow();
+      return { name: row.name, updatedAt: row.updated_at };
+    },
+
+    async names(serverId, executor = db) {
+      const rows = await executor
+        .selectFrom("secrets")
+        .select(["name", "updated_at"])
+        .where("server_id", "=", serverId)
+        .orderBy("name")
+        .execute();
+      return rows.map((row) => ({ name: row.name, updatedAt: row.updated_at }));
+    },
+
+    async delete(serverId, name, executor = db) {
+      const deleted = await executor
+        .deleteFrom("secrets")
+        .where("server_id", "=", serverId)
+        .where("name", "=", name)
+        .returning("name")
+        .executeTakeFirst();
+      return deleted !== undefined;
+    },
+
+    async envFor(serverId) {
+      const rows = await db
+        .selectFrom("secrets")
+        .select(["server_id", "name", "ciphertext", "nonce", "key_id"])
+        .where("server_id", "=", serverId)
+        .orderBy("name")
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.name, openSecret(key, row)]));
+    },
+  };
+}
