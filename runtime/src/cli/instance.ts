@@ -1,0 +1,35 @@
+// `isola start` and `isola migrate`: Isola itself, configured by environment variables only.
+import { type Config, migrateToLatest, parseConfig } from "@isola/schema";
+import { composeRoles } from "../compose.ts";
+import { serve } from "../process/serve.ts";
+import { openDatabase } from "../stores/database.ts";
+import { runRotateSecretKey } from "./rotate-secret-key.ts";
+
+function loadConfig(): Config {
+  const result = parseConfig(process.env);
+  if (!result.ok) {
+    for (const error of result.errors) process.stderr.write(`isola: invalid configuration: ${error}\n`);
+    process.exit(1);
+  }
+  return result.config;
+}
+
+function start(config: Config): Promise<void> {
+  return serve(config, { compose: composeRoles });
+}
+
+async function migrate(config: Config): Promise<void> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrateToLatest(database.db);
+    process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
+  } finally {
+    await database.close();
+  }
+}
+
+export function runInstanceCommand(command: "start" | "migrate" | "rotate-secret-key"): Promise<void> {
+  const config = loadConfig();
+  if (command === "rotate-secret-key") return runRotateSecretKey(config);
+  return command === "start" ? start(config) : migrate(config);
+}
