@@ -1,8 +1,10 @@
-import { controlPlugin } from "@isola/control";
+import { controlPlugin, createSecretVault, loadSecretKey, verifyApiKey } from "@isola/control";
 import { compileServer, SandboxSupervisor } from "@isola/sandbox";
 import type { Config } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
+import { createRuntimeRole } from "./mcp/role.ts";
+import { ServerLogs } from "./mcp/server-logs.ts";
 import type { Composition } from "./process/start.ts";
 import type { Stores } from "./stores/open-stores.ts";
 
@@ -12,38 +14,67 @@ import type { Stores } from "./stores/open-stores.ts";
  */
 export async function composeRoles(config: Config, stores: Stores, logger: Logger): Promise<Composition> {
   const roles = new Set(config.roles);
+  const needsSandbox = roles.has("control") || roles.has("runtime");
+  if (!needsSandbox) return { plugins: [], mounted: [], close: async () => {} };
+
+  // First, before anything starts: a missing or unsafe key is a startup failure (one fatal line).
+  const secretKey = loadSecretKey(config, { warn: (message) => logger.warn(message) });
+  const logs = new ServerLogs(stores.bus);
   // Tool code runs only in sandbox shards, supervised from here; the control plane compiles with them.
-  const sandbox =
-    roles.has("control") || roles.has("runtime")
-      ? new SandboxSupervisor({
-          ...(config.sandboxShards ? { shards: config.sandboxShards } : {}),
-          loadArtifact: async (_serverId, hash) => {
-            const row = await stores.db
-              .selectFrom("server_versions")
-              .select("bundle")
-              .where("hash", "=", hash)
-              .executeTakeFirst();
-            if (!row) throw new Error(`no stored version has code ${hash.slice(0, 12)}`);
-            return row.bundle;
-          },
-          onEvent: (event) =>
-            logger[event.type === "shard-start" ? "debug" : "warn"]({ event }, `sandbox ${event.type}`),
-        })
-      : undefined;
-  await sandbox?.start();
+  const sandbox = new SandboxSupervisor({
+    ...(config.sandboxShards ? { shards: config.sandboxShards } : {}),
+    loadArtifact: async (_serverId, hash) => {
+      const row = await stores.db
+        .selectFrom("server_versions")
+        .select("bundle")
+        .where("hash", "=", hash)
+        .executeTakeFirst();
+      if (!row) throw new Error(`no stored version has code ${hash.slice(0, 12)}`);
+      return row.bundle;
+    },
+    onEvent: (event) => logger[event.type === "shard-start" ? "debug" : "warn"]({ event }, `sandbox ${event.type}`),
+    onServerLog: (serverId, level, message, data) =>
+      logs.write(serverId, { level, source: "code", message, ...(data === undefined ? {} : { data }) }),
+  });
+  await sandbox.start();
 
   const plugins: FastifyPluginAsync[] = [];
   const mounted: string[] = [];
-  if (roles.has("control") && sandbox) {
+  const closers: (() => Promise<void>)[] = [];
+  if (roles.has("control")) {
     plugins.push(
       controlPlugin({
         db: stores.db,
         bus: stores.bus,
         config,
+        secretKey,
         compile: (files) => compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }),
       }),
     );
     mounted.push("control");
   }
-  return { plugins, mounted, close: async () => sandbox?.close() };
+  if (roles.has("runtime")) {
+    const vault = createSecretVault({ db: stores.db, key: secretKey });
+    const runtime = await createRuntimeRole({
+      config,
+      stores,
+      sandbox,
+      logs,
+      secretsFor: (serverId) => vault.envFor(serverId),
+      verifyApiKey: (key) => verifyApiKey(stores.db, key),
+      ...(config.mcpDomain ? { mcpDomain: config.mcpDomain } : {}),
+      egress: { allowPrivateNetworks: config.egressAllowPrivate },
+    });
+    plugins.push(runtime.plugin);
+    mounted.push("runtime");
+    closers.push(runtime.close);
+  }
+  return {
+    plugins,
+    mounted,
+    close: async () => {
+      for (const close of closers) await close();
+      await sandbox.close();
+    },
+  };
 }

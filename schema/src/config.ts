@@ -108,6 +108,18 @@ export const environmentSchema = z.object({
       error: "expected isola_pat_ followed by at least 20 letters, digits, - or _",
     }),
   ),
+  // Only the path here: the control plane reads and checks the file at boot, so that nodes
+  // without the control role need not have it.
+  ISOLA_PLANS_FILE: optional(z.string()),
+  ISOLA_MCP_DOMAIN: optional(
+    z
+      .string()
+      .toLowerCase()
+      .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "expected a domain name such as mcp.example.com"),
+  ),
+  ISOLA_EGRESS_ALLOW_PRIVATE: optional(
+    z.enum(["true", "false"], { error: (issue) => `expected true or false, got ${quoted(issue.input)}` }),
+  ),
 });
 
 /** The variables Isola reads, for documentation and for checking deployment files. */
@@ -133,13 +145,19 @@ export interface Config {
   /** Headless bootstrap: on an empty database, this owner, an org, and a token whose value is adminToken. */
   adminEmail: string | undefined;
   adminToken: string | undefined;
+  /** Absolute path of a JSON array of plans the control plane upserts at boot. */
+  plansFile: string | undefined;
+  /** Serve servers at <slug>.<mcpDomain>/mcp too (a wildcard DNS record and certificate). */
+  mcpDomain: string | undefined;
+  /** Operator switch: tool code may fetch private, loopback and link-local addresses (self-hosting on a LAN). */
+  egressAllowPrivate: boolean;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
 /**
  * Parses the environment into a Config, or into one human-readable line per bad variable.
- * Pure apart from resolving a relative data dir against `cwd`.
+ * Pure apart from resolving relative paths (data dir, plans file) against `cwd`.
  */
 export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): ConfigResult {
   const parsed = environmentSchema.safeParse(env);
@@ -167,6 +185,9 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       sandboxShards: e.ISOLA_SANDBOX_SHARDS,
       adminEmail: e.ISOLA_ADMIN_EMAIL,
       adminToken: e.ISOLA_ADMIN_TOKEN,
+      plansFile: e.ISOLA_PLANS_FILE === undefined ? undefined : resolve(cwd, e.ISOLA_PLANS_FILE),
+      mcpDomain: e.ISOLA_MCP_DOMAIN,
+      egressAllowPrivate: e.ISOLA_EGRESS_ALLOW_PRIVATE === "true",
     },
   };
 }

@@ -20,15 +20,18 @@ describe("parseConfig defaults", () => {
         roles: ["runtime", "control", "web"],
         secretKey: undefined,
         logLevel: "info",
+        plansFile: undefined,
+        egressAllowPrivate: false,
       },
     });
   });
 
   it("treats an empty variable as unset", () => {
-    const result = parseConfig({ PORT: "", DATABASE_URL: "", ISOLA_ROLES: "" }, "/x");
+    const result = parseConfig({ PORT: "", DATABASE_URL: "", ISOLA_ROLES: "", ISOLA_PLANS_FILE: "" }, "/x");
     expect(result.ok && result.config.port).toBe(3000);
     expect(result.ok && result.config.databaseUrl).toBeUndefined();
     expect(result.ok && result.config.roles).toEqual(["runtime", "control", "web"]);
+    expect(result.ok && result.config.plansFile).toBeUndefined();
   });
 
   it("lists exactly the variables the README's configuration table documents", () => {
@@ -62,6 +65,10 @@ describe("parseConfig accepts", () => {
     [{ ISOLA_SECRET_KEY: KEY_HEX }, { secretKey: Buffer.from(KEY_HEX, "hex") }],
     [{ ISOLA_SECRET_KEY: KEY_BASE64 }, { secretKey: Buffer.alloc(32, 7) }],
     [{ LOG_LEVEL: "debug" }, { logLevel: "debug" }],
+    [{ ISOLA_PLANS_FILE: "plans.json" }, { plansFile: "/base/plans.json" }],
+    [{ ISOLA_PLANS_FILE: "/etc/isola/plans.json" }, { plansFile: "/etc/isola/plans.json" }],
+    [{ ISOLA_MCP_DOMAIN: "MCP.Example.com" }, { mcpDomain: "mcp.example.com" }],
+    [{ ISOLA_EGRESS_ALLOW_PRIVATE: "true" }, { egressAllowPrivate: true }],
   ])("%j", (env, expected) => {
     const result = parseConfig(env, "/base");
     expect(result.ok).toBe(true);
@@ -91,6 +98,8 @@ describe("parseConfig refuses, naming the variable and what it expects", () => {
     ["ISOLA_SECRET_KEY", "tooshort", /^ISOLA_SECRET_KEY: expected 32 random bytes as base64 or hex/],
     ["ISOLA_SECRET_KEY", "zz".repeat(32), /^ISOLA_SECRET_KEY: expected 32 random bytes/],
     ["LOG_LEVEL", "loud", /^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
+    ["ISOLA_MCP_DOMAIN", "https://mcp.example.com", /^ISOLA_MCP_DOMAIN: expected a domain name/],
+    ["ISOLA_EGRESS_ALLOW_PRIVATE", "yes", /^ISOLA_EGRESS_ALLOW_PRIVATE: expected true or false, got "yes"$/],
   ])("%s=%s", (name, value, message) => {
     const result = parseConfig({ [name]: value });
     expect(result.ok).toBe(false);

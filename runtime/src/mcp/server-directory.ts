@@ -51,7 +51,11 @@ export class ServerDirectory {
   readonly #listeners: ((change: ServerChanged) => void)[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
 
-  constructor(db: Kysely<Database>, bus: Bus, options: { ttlMs?: number; missTtlMs?: number; now?: () => number } = {}) {
+  constructor(
+    db: Kysely<Database>,
+    bus: Bus,
+    options: { ttlMs?: number; missTtlMs?: number; now?: () => number } = {},
+  ) {
     this.#db = db;
     this.#bus = bus;
     this.#ttlMs = options.ttlMs ?? 30_000;
@@ -75,7 +79,9 @@ export class ServerDirectory {
 
   invalidate(slug?: string): void {
     if (slug === undefined) this.#entries.clear();
-    else for (const key of [`slug:${slug}`, ...[...this.#entries.keys()].filter((k) => k.startsWith("host:"))]) this.#entries.delete(key);
+    else
+      for (const key of [`slug:${slug}`, ...[...this.#entries.keys()].filter((k) => k.startsWith("host:"))])
+        this.#entries.delete(key);
   }
 
   bySlug(slug: string): Promise<ServerRecord | null> {

@@ -1,4 +1,4 @@
-import type { GuestReply } from "./protocol.ts";
+import { type GuestReply, HOST_OPS } from "./protocol.ts";
 
 // The host hands this runtime its one synchronous callback through attach(), an entry point
 // it takes (with the others) and removes from the global object before tool code loads.
@@ -60,4 +60,22 @@ export function messageOf(error: unknown): string {
   } catch {
     return "the code threw a value that cannot be described";
   }
+}
+
+/**
+ * Log lines go to the host within a budget per second (the host enforces the same one). The
+ * guest counts too, so that a flood of lines is dropped here, without a round trip per line.
+ */
+const LOG_LINES_PER_SECOND = 200;
+let logWindowStart = 0;
+let logLines = 0;
+
+export function logToHost(line: unknown): void {
+  const now = Date.now();
+  if (now - logWindowStart >= 1000) {
+    logWindowStart = now;
+    logLines = 0;
+  }
+  if (++logLines > LOG_LINES_PER_SECOND) return;
+  callHost(HOST_OPS.log, line);
 }

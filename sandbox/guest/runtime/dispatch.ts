@@ -1,6 +1,6 @@
 // Calls into the server: tools, resources and prompts, each with its context.
 import { z } from "zod";
-import { callHost, messageOf, reply, requestHost } from "./bridge.ts";
+import { callHost, logToHost, messageOf, reply, requestHost } from "./bridge.ts";
 import { currentServer, type ResourceDefinition } from "./definitions.ts";
 import { type CallContextData, HOST_OPS, type LogLevel } from "./protocol.ts";
 import { AbortController, DOMException } from "./web/abort.ts";
@@ -14,10 +14,10 @@ function context(callId: number, data: CallContextData, server: { secrets: strin
   const log = (level: LogLevel) => (message: unknown, extra?: unknown) => {
     const line = { callId, level, message: String(message) };
     try {
-      callHost(HOST_OPS.log, extra === undefined ? line : { ...line, data: extra });
+      logToHost(extra === undefined ? line : { ...line, data: extra });
     } catch {
       // Data JSON cannot carry (a cycle, a BigInt): logging still never throws into the tool.
-      callHost(HOST_OPS.log, { ...line, data: "[data that cannot be written as JSON]" });
+      logToHost({ ...line, data: "[data that cannot be written as JSON]" });
     }
   };
   // Only the secrets the server declared, even if the host sent more.

@@ -15,7 +15,10 @@ export type JwtFailure = "invalid_token" | "expired" | "wrong_audience";
  * at another. Asymmetric algorithms only: `none` and HS256-with-the-public-key are refused.
  */
 export function createJwtVerifier(options: { issuer: string; keys: JWTVerifyGetKey }) {
-  return async (token: string, audience: string): Promise<{ ok: true; claims: TokenClaims } | { ok: false; reason: JwtFailure }> => {
+  return async (
+    token: string,
+    audience: string,
+  ): Promise<{ ok: true; claims: TokenClaims } | { ok: false; reason: JwtFailure }> => {
     try {
       const { payload } = await jwtVerify(token, options.keys, {
         issuer: options.issuer,
@@ -29,7 +32,8 @@ export function createJwtVerifier(options: { issuer: string; keys: JWTVerifyGetK
       return { ok: true, claims: { subject: String(payload.sub), clientId, scopes: scope.split(" ").filter(Boolean) } };
     } catch (error) {
       if (error instanceof errors.JWTExpired) return { ok: false, reason: "expired" };
-      if (error instanceof errors.JWTClaimValidationFailed && error.claim === "aud") return { ok: false, reason: "wrong_audience" };
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === "aud")
+        return { ok: false, reason: "wrong_audience" };
       return { ok: false, reason: "invalid_token" };
     }
   };

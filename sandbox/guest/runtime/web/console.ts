@@ -1,6 +1,6 @@
 // console.* writes to the server's log, not to any call.
-import { callHost } from "../bridge.ts";
-import { HOST_OPS, type LogLevel } from "../protocol.ts";
+import { logToHost } from "../bridge.ts";
+import type { LogLevel } from "../protocol.ts";
 
 function describe(value: unknown): string {
   if (typeof value === "string") return value;
@@ -15,7 +15,7 @@ function describe(value: unknown): string {
 const write =
   (level: LogLevel) =>
   (...data: unknown[]) => {
-    callHost(HOST_OPS.log, { callId: null, level, message: data.map(describe).join(" ") });
+    logToHost({ callId: null, level, message: data.map(describe).join(" ") });
   };
 
 export const console = Object.freeze({

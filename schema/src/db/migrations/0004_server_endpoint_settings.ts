@@ -13,5 +13,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable("servers").dropColumn("allowed_origins").dropColumn("legacy_sse").dropColumn("custom_domain").execute();
+  await db.schema
+    .alterTable("servers")
+    .dropColumn("allowed_origins")
+    .dropColumn("legacy_sse")
+    .dropColumn("custom_domain")
+    .execute();
 }

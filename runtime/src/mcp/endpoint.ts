@@ -1,0 +1,316 @@
+import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { type ApiKeyCache, authenticate } from "./auth/authenticate.ts";
+import type { ResourceUrls } from "./auth/protected-resource.ts";
+import type { Caller, RuntimeDeps } from "./context.ts";
+import { METHODS } from "./methods/index.ts";
+import { SERVER_CAPABILITIES } from "./methods/lifecycle.ts";
+import {
+  classify,
+  errorResponse,
+  JSONRPC_ERRORS,
+  JsonRpcError,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type RequestId,
+  result,
+} from "./protocol/jsonrpc.ts";
+import {
+  acceptsEventStream,
+  acceptsPost,
+  checkVersionHeader,
+  negotiate,
+  originAllowed,
+} from "./protocol/negotiation.ts";
+import { parseEventId, Responder, resumeStream } from "./responder.ts";
+import type { ServerRecord } from "./server-directory.ts";
+import type { Session } from "./session-store.ts";
+
+/** A refusal before any method runs: an HTTP status with a JSON-RPC error body. */
+export class EndpointRefusal extends Error {
+  readonly status: number;
+  readonly code: number;
+  readonly headers: Record<string, string>;
+  readonly id: RequestId | undefined;
+  constructor(
+    status: number,
+    code: number,
+    message: string,
+    options: { headers?: Record<string, string>; id?: RequestId } = {},
+  ) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = options.headers ?? {};
+    this.id = options.id;
+  }
+}
+
+export interface EndpointContext {
+  deps: RuntimeDeps;
+  keys: ApiKeyCache;
+  /** This instance's own origin (PUBLIC_URL), always allowed as an Origin. */
+  ownOrigin: string;
+}
+
+/** What the access log says about a request (never a token or a key). */
+export interface AccessNote {
+  server?: string;
+  rpc?: string;
+  caller?: string;
+}
+
+// ---- The steps every request to a server's endpoint goes through, in order. ----
+
+/** A server that is paused or has nothing deployed answers 503 (clients may retry later). */
+function checkServing(server: ServerRecord): void {
+  if (server.status === "paused")
+    throw new EndpointRefusal(503, JSONRPC_ERRORS.serverError, `the server ${server.slug} is paused`);
+  if (!server.version)
+    throw new EndpointRefusal(503, JSONRPC_ERRORS.serverError, `the server ${server.slug} has no deployed version`);
+}
+
+/** Browsers must come from an allowed origin (DNS rebinding, cross-site requests): 403 otherwise. */
+function checkOrigin(context: EndpointContext, server: ServerRecord, request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (!originAllowed(origin, context.ownOrigin, server.allowedOrigins)) {
+    throw new EndpointRefusal(
+      403,
+      JSONRPC_ERRORS.serverError,
+      `origin ${String(origin).slice(0, 100)} is not allowed for this server`,
+    );
+  }
+}
+
+async function checkCaller(
+  context: EndpointContext,
+  server: ServerRecord,
+  request: FastifyRequest,
+  urls: ResourceUrls,
+): Promise<Caller> {
+  const outcome = await authenticate(context.deps, context.keys, server, request, urls);
+  if (!outcome.ok)
+    throw new EndpointRefusal(outcome.status, JSONRPC_ERRORS.serverError, outcome.message, {
+      headers: outcome.headers,
+    });
+  return outcome.caller;
+}
+
+/** The session a request names: 400 without one, 404 for one that ended or is someone else's. */
+async function checkSession(
+  context: EndpointContext,
+  server: ServerRecord,
+  caller: Caller,
+  request: FastifyRequest,
+): Promise<Session> {
+  const id = request.headers["mcp-session-id"];
+  if (typeof id !== "string" || id === "") {
+    throw new EndpointRefusal(400, JSONRPC_ERRORS.serverError, "send the Mcp-Session-Id header from initialize");
+  }
+  const session = await context.deps.sessions.get(id);
+  if (!session || session.serverId !== server.id || session.principal !== caller.rateKey) {
+    throw new EndpointRefusal(404, JSONRPC_ERRORS.serverError, "session not found; initialize a new one");
+  }
+  const version = checkVersionHeader(request.headers["mcp-protocol-version"]);
+  if (!version.ok) throw new EndpointRefusal(400, JSONRPC_ERRORS.serverError, version.message);
+  return session;
+}
+
+/** Rate limit per caller (and the org's monthly quota for tool calls): 429 with Retry-After. */
+async function checkLimits(
+  context: EndpointContext,
+  server: ServerRecord,
+  caller: Caller,
+  rpc: JsonRpcRequest,
+): Promise<void> {
+  const { limits, logs } = context.deps;
+  const checks = [limits.rate(caller.rateKey, caller.rateLimitPerMinute ?? server.plan.rateLimitPerMinute)];
+  if (rpc.method === "tools/call") checks.push(limits.quota(server.orgId, server.plan.callsPerMonth));
+  for (const check of await Promise.all(checks)) {
+    if (check.ok) continue;
+    logs.write(server.id, { level: "warning", source: "limit", message: check.message, caller: caller.label });
+    throw new EndpointRefusal(429, JSONRPC_ERRORS.serverError, check.message, {
+      headers: { "retry-after": String(check.retryAfterSeconds) },
+      id: rpc.id,
+    });
+  }
+}
+
+// ---- The handlers. ----
+
+/** POST: one JSON-RPC message. */
+export async function handlePost(
+  context: EndpointContext,
+  server: ServerRecord,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  urls: ResourceUrls,
+  note: AccessNote,
+): Promise<void> {
+  const { deps } = context;
+  checkServing(server);
+  checkOrigin(context, server, request);
+  const caller = await checkCaller(context, server, request, urls);
+  note.caller = caller.label;
+  if (!acceptsPost(request.headers.accept)) {
+    throw new EndpointRefusal(
+      406,
+      JSONRPC_ERRORS.serverError,
+      "Accept must list both application/json and text/event-stream",
+    );
+  }
+  const message = classify(request.body);
+  if (message.kind === "batch") {
+    throw new EndpointRefusal(
+      400,
+      JSONRPC_ERRORS.invalidRequest,
+      "JSON-RPC batches are not supported: send one message per request",
+    );
+  }
+  if (message.kind === "invalid") {
+    throw new EndpointRefusal(
+      400,
+      message.error.code,
+      message.error.message,
+      message.id === undefined ? {} : { id: message.id },
+    );
+  }
+
+  if (message.kind === "request" && message.message.method === "initialize") {
+    note.rpc = "initialize";
+    await initialize(context, server, caller, message.message, reply);
+    return;
+  }
+
+  const session = await checkSession(context, server, caller, request);
+  if (message.kind === "notification") {
+    note.rpc = message.message.method;
+    const params = message.message.params as { requestId?: RequestId; reason?: string } | undefined;
+    if (message.message.method === "notifications/cancelled" && params?.requestId !== undefined) {
+      await deps.relay.cancel(session.id, params.requestId, String(params.reason ?? "cancelled by the client"));
+    }
+    await reply.code(202).send();
+    return;
+  }
+  if (message.kind === "response") {
+    note.rpc = "response";
+    await deps.relay.deliver(session.id, message.message);
+    await reply.code(202).send();
+    return;
+  }
+
+  const rpc = message.message;
+  note.rpc = rpc.method;
+  await checkLimits(context, server, caller, rpc);
+  const responder = new Responder(reply, deps.bus, session.id, session.protocolVersion);
+  const controller = new AbortController();
+  const forget = deps.relay.track(session.id, rpc.id, controller);
+  let answer: JsonRpcResponse;
+  try {
+    const method = METHODS[rpc.method];
+    if (!method) throw new JsonRpcError(JSONRPC_ERRORS.methodNotFound, `Method not found: ${rpc.method}`);
+    answer = result(
+      rpc.id,
+      await method({ deps, server, session, caller, request: rpc, responder, signal: controller.signal }),
+    );
+  } catch (error) {
+    if (!(error instanceof JsonRpcError)) {
+      request.log.error({ err: error, server: server.slug, rpc: rpc.method }, "MCP method failed");
+      answer = errorResponse(rpc.id, JSONRPC_ERRORS.internalError, "internal error");
+    } else {
+      answer = errorResponse(rpc.id, error.code, error.message, error.data);
+    }
+  } finally {
+    forget();
+  }
+  await responder.finish(answer as unknown as Record<string, unknown>);
+}
+
+async function initialize(
+  context: EndpointContext,
+  server: ServerRecord,
+  caller: Caller,
+  rpc: JsonRpcRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const parsed = InitializeRequestSchema.safeParse(rpc);
+  if (!parsed.success) {
+    throw new EndpointRefusal(
+      400,
+      JSONRPC_ERRORS.invalidParams,
+      "initialize needs protocolVersion, capabilities and clientInfo",
+      { id: rpc.id },
+    );
+  }
+  await checkLimits(context, server, caller, rpc);
+  const protocolVersion = negotiate(parsed.data.params.protocolVersion);
+  const session = await context.deps.sessions.create({
+    serverId: server.id,
+    principal: caller.rateKey,
+    protocolVersion,
+    clientInfo: parsed.data.params.clientInfo as Record<string, unknown>,
+    clientCapabilities: parsed.data.params.capabilities as Record<string, unknown>,
+  });
+  const manifest = server.version?.manifest;
+  const response = result(rpc.id, {
+    protocolVersion,
+    capabilities: SERVER_CAPABILITIES,
+    serverInfo: {
+      name: manifest?.name ?? server.slug,
+      version: manifest?.version ?? `v${server.version?.number ?? 0}`,
+    },
+    ...(manifest?.description ? { instructions: manifest.description } : {}),
+  });
+  await reply.code(200).header("mcp-session-id", session.id).type("application/json").send(response);
+}
+
+/** GET: resumption of a stream with Last-Event-ID; there is no standalone server stream (405). */
+export async function handleGet(
+  context: EndpointContext,
+  server: ServerRecord,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  urls: ResourceUrls,
+  note: AccessNote,
+): Promise<void> {
+  checkOrigin(context, server, request);
+  const caller = await checkCaller(context, server, request, urls);
+  note.caller = caller.label;
+  const lastEventId = request.headers["last-event-id"];
+  if (typeof lastEventId !== "string") {
+    throw new EndpointRefusal(
+      405,
+      JSONRPC_ERRORS.serverError,
+      "this server sends messages on POST responses only; there is no standalone stream",
+      {
+        headers: { allow: "POST, DELETE" },
+      },
+    );
+  }
+  if (!acceptsEventStream(request.headers.accept))
+    throw new EndpointRefusal(406, JSONRPC_ERRORS.serverError, "Accept must list text/event-stream");
+  const session = await checkSession(context, server, caller, request);
+  const position = parseEventId(lastEventId);
+  if (!position)
+    throw new EndpointRefusal(400, JSONRPC_ERRORS.serverError, "Last-Event-ID is not an event id this server sent");
+  note.rpc = "resume";
+  await resumeStream(reply, context.deps.bus, session.id, position);
+}
+
+/** DELETE: ends the session on every node. */
+export async function handleDelete(
+  context: EndpointContext,
+  server: ServerRecord,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  urls: ResourceUrls,
+  note: AccessNote,
+): Promise<void> {
+  checkOrigin(context, server, request);
+  const caller = await checkCaller(context, server, request, urls);
+  note.caller = caller.label;
+  const session = await checkSession(context, server, caller, request);
+  note.rpc = "end-session";
+  await context.deps.sessions.delete(session.id);
+  await reply.code(200).send();
+}

@@ -1,0 +1,181 @@
+import { SandboxError, type SandboxErrorCode } from "@isola/sandbox";
+import type { ManifestTool, UsageOutcome } from "@isola/schema";
+import { CallToolRequestSchema, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import type { Method, MethodContext } from "../context.ts";
+import { JSONRPC_ERRORS, JsonRpcError } from "../protocol/jsonrpc.ts";
+import { LOG_LEVELS } from "../session-store.ts";
+import { pageOf } from "./pagination.ts";
+
+export const listTools: Method = async ({ server, request }) => {
+  const tools = server.version?.manifest.tools ?? [];
+  const { page, nextCursor } = pageOf(tools, request.params?.cursor, server.version?.id ?? "");
+  return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
+};
+
+// Validators are compiled once per version and tool (the manifest's JSON Schema 2020-12).
+const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+const validators = new Map<string, ValidateFunction>();
+
+function validatorFor(versionId: string, tool: ManifestTool): ValidateFunction {
+  const key = `${versionId}\u0000${tool.name}`;
+  let validate = validators.get(key);
+  if (!validate) {
+    if (validators.size > 20_000) validators.clear();
+    validate = ajv.compile(tool.inputSchema);
+    validators.set(key, validate);
+  }
+  return validate;
+}
+
+const toolError = (text: string) => ({ content: [{ type: "text", text }], isError: true });
+
+/** How a sandbox failure counts in usage. */
+const OUTCOMES: Partial<Record<SandboxErrorCode, UsageOutcome>> = {
+  SANDBOX_CPU_LIMIT: "timeout",
+  SANDBOX_WALL_TIMEOUT: "timeout",
+  SANDBOX_MEMORY_LIMIT: "crash",
+  SANDBOX_RESET: "crash",
+  SANDBOX_CRASHED: "crash",
+  SANDBOX_QUARANTINED: "crash",
+  SANDBOX_LOAD_FAILED: "crash",
+  SANDBOX_INTERNAL: "crash",
+  SANDBOX_BUSY: "limit",
+};
+
+const LEVEL_RANK = Object.fromEntries(LOG_LEVELS.map((level, rank) => [level, rank])) as Record<string, number>;
+
+/** The MCP side of a tool call: notifications, client requests, and what tool code sees. */
+function callHandlers(context: MethodContext, tool: string) {
+  const { deps, server, session, caller, request, responder } = context;
+  const progressToken = (request.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+  const threshold = LEVEL_RANK[session.logLevel ?? "info"] ?? 1;
+  const capabilities = session.clientCapabilities as { sampling?: unknown; elicitation?: unknown };
+  return {
+    onLog(level: "debug" | "info" | "warning" | "error", message: string, data?: unknown) {
+      if ((LEVEL_RANK[level] ?? 0) < threshold) return;
+      void responder.send({
+        jsonrpc: "2.0",
+        method: "notifications/message",
+        params: { level, logger: server.slug, data: data === undefined ? message : { message, data } },
+      });
+    },
+    onProgress(done: number, total: number | undefined, message: string | undefined) {
+      // Only for a request that asked (a progress token), echoed exactly as sent.
+      if (typeof progressToken !== "string" && typeof progressToken !== "number") return;
+      void responder.send({
+        jsonrpc: "2.0",
+        method: "notifications/progress",
+        params: {
+          progressToken,
+          progress: done,
+          ...(total === undefined ? {} : { total }),
+          ...(message ? { message } : {}),
+        },
+      });
+    },
+    async onClientRequest(kind: "sample" | "elicit", params: unknown) {
+      const method = kind === "sample" ? "sampling/createMessage" : "elicitation/create";
+      if (!(kind === "sample" ? capabilities.sampling : capabilities.elicitation)) {
+        throw new Error(`the client does not support ${kind === "sample" ? "sampling" : "elicitation"}`);
+      }
+      deps.logs.write(server.id, {
+        level: "debug",
+        source: "runtime",
+        message: `${method} sent to the client`,
+        tool,
+        caller: caller.label,
+      });
+      return deps.relay.ask(
+        session.id,
+        (message) => responder.send(message),
+        method,
+        params as Record<string, unknown>,
+        {
+          timeoutMs: 120_000,
+          signal: context.signal,
+        },
+      );
+    },
+  };
+}
+
+export const callTool: Method = async (context) => {
+  const { deps, server, caller, request, signal } = context;
+  const parsed = CallToolRequestSchema.safeParse(request);
+  if (!parsed.success)
+    throw new JsonRpcError(
+      JSONRPC_ERRORS.invalidParams,
+      "tools/call needs params.name (and params.arguments as an object)",
+    );
+  const { name } = parsed.data.params;
+  const args = parsed.data.params.arguments ?? {};
+  const version = server.version;
+  const tool = version?.manifest.tools.find((t) => t.name === name);
+  if (!version || !tool) throw new JsonRpcError(JSONRPC_ERRORS.invalidParams, `Unknown tool: ${name}`);
+
+  const started = performance.now();
+  const bytesIn = Buffer.byteLength(JSON.stringify(args));
+  let outcome: UsageOutcome = "ok";
+  let result: Record<string, unknown> | undefined;
+  try {
+    const validate = validatorFor(version.id, tool);
+    if (!validate(args)) {
+      // Input validation is a tool execution error (SEP-1303): the model can read it and retry.
+      outcome = "tool_error";
+      result = toolError(`Invalid arguments: ${ajv.errorsText(validate.errors, { dataVar: "arguments" })}`);
+    } else {
+      const declared = new Set(version.manifest.egress);
+      const value = await deps.sandbox.call({
+        server: { id: server.id, hash: version.hash },
+        kind: "tool",
+        target: name,
+        args,
+        env: await deps.secretsFor(server.id),
+        user: caller.user,
+        egress: { allowedHosts: server.egressApproved.filter((host) => declared.has(host)), ...deps.egress },
+        limits: { memoryMb: server.plan.memoryMb },
+        signal,
+        ...callHandlers(context, name),
+      });
+      const checked = CallToolResultSchema.safeParse(value);
+      // The host does not trust what comes out of an isolate.
+      result = checked.success
+        ? (checked.data as Record<string, unknown>)
+        : toolError("the tool returned a result that is not a valid MCP result");
+      if (result.isError === true) outcome = "tool_error";
+    }
+  } catch (error) {
+    if (!(error instanceof SandboxError)) {
+      outcome = "crash";
+      throw error;
+    }
+    if (error.code === "SANDBOX_CANCELLED") {
+      outcome = "protocol_error";
+      throw new JsonRpcError(JSONRPC_ERRORS.serverError, error.message);
+    }
+    outcome = OUTCOMES[error.code] ?? "tool_error";
+    deps.logs.write(server.id, {
+      level: "error",
+      source: "runtime",
+      message: error.message,
+      tool: name,
+      caller: caller.label,
+    });
+    result = toolError(error.message);
+  } finally {
+    deps.usage.record({
+      serverId: server.id,
+      orgId: server.orgId,
+      version: version.number,
+      tool: name,
+      caller: caller.label,
+      outcome,
+      durationMs: performance.now() - started,
+      bytesIn,
+      bytesOut: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
+      at: new Date(),
+    });
+  }
+  return result;
+};

@@ -1,0 +1,82 @@
+import type { EgressPolicy, SandboxSupervisor } from "@isola/sandbox";
+import type { Config } from "@isola/schema";
+import type { FastifyPluginAsync } from "fastify";
+import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import type { Stores } from "../stores/open-stores.ts";
+import { UsageRecorder } from "../usage/recorder.ts";
+import { createJwtVerifier } from "./auth/jwt.ts";
+import type { ApiKeyIdentity } from "./context.ts";
+import { Limits } from "./limits.ts";
+import { runtimePlugin } from "./plugin.ts";
+import { SessionRelay } from "./relay.ts";
+import { SecretsCache } from "./secrets-cache.ts";
+import { ServerDirectory } from "./server-directory.ts";
+import type { ServerLogs } from "./server-logs.ts";
+import { SessionStore } from "./session-store.ts";
+
+export interface RuntimeRoleOptions {
+  config: Config;
+  stores: Stores;
+  sandbox: Pick<SandboxSupervisor, "call" | "versionChanged">;
+  logs: ServerLogs;
+  secretsFor(serverId: string): Promise<Record<string, string>>;
+  verifyApiKey(key: string): Promise<ApiKeyIdentity | null>;
+  /** The OAuth issuer's signing keys; by default fetched from `${issuer}/jwks` (and refetched on an unknown kid). */
+  jwks?: JWTVerifyGetKey;
+  mcpDomain?: string;
+  egress?: Pick<EgressPolicy, "allowPrivateNetworks" | "allowHttpHosts">;
+  /** How often usage is flushed to Postgres. */
+  usageFlushMs?: number;
+}
+
+/** The runtime role, assembled: its plugin and what must be closed (after the server stopped). */
+export async function createRuntimeRole(
+  options: RuntimeRoleOptions,
+): Promise<{ plugin: FastifyPluginAsync; usage: UsageRecorder; limits: Limits; close(): Promise<void> }> {
+  const { config, stores } = options;
+  const directory = new ServerDirectory(stores.db, stores.bus);
+  await directory.start();
+  const secrets = new SecretsCache(options.secretsFor);
+  directory.onChange((change) => {
+    if (change.kind === "secrets" || change.kind === "deleted") secrets.forget(change.serverId);
+    // A new version: the old one's isolates are released once idle, and a quarantine is lifted.
+    if (change.kind === "deployed") options.sandbox.versionChanged(change.serverId);
+  });
+  const relay = new SessionRelay(stores.bus);
+  await relay.start();
+  const usage = new UsageRecorder(stores.db);
+  usage.start(options.usageFlushMs);
+  const limits = new Limits(stores.bus);
+  const issuer = `${config.publicUrl}/oauth`;
+  const plugin = runtimePlugin(
+    {
+      config,
+      bus: stores.bus,
+      directory,
+      sessions: new SessionStore(stores.bus),
+      relay,
+      sandbox: options.sandbox,
+      usage,
+      limits,
+      logs: options.logs,
+      secretsFor: (serverId) => secrets.get(serverId),
+      verifyApiKey: options.verifyApiKey,
+      verifyJwt: createJwtVerifier({ issuer, keys: options.jwks ?? createRemoteJWKSet(new URL(`${issuer}/jwks`)) }),
+      issuer,
+      egress: options.egress ?? {},
+    },
+    options.mcpDomain ? { mcpDomain: options.mcpDomain } : {},
+  );
+  return {
+    plugin,
+    usage,
+    limits,
+    close: async () => {
+      // Usage first: nothing accepted is lost on a graceful shutdown.
+      await usage.stop();
+      await relay.close();
+      await directory.close();
+      await limits.close();
+    },
+  };
+}
