@@ -1,8 +1,7 @@
-import { migrateToLatest } from "@isola/schema";
+import { migrateToLatest, quantile } from "@isola/schema";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OpenDatabase } from "../src/stores/database.ts";
-import { quantile } from "../src/usage/histogram.ts";
 import { type UsageEvent, UsageRecorder } from "../src/usage/recorder.ts";
 import { databaseBackends } from "./support/backends.ts";
 

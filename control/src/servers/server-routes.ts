@@ -25,6 +25,9 @@ export function toServerView(server: ServerWithOrg, activeVersion: number | null
     egressApproved: server.egress_approved,
     status: server.status,
     activeVersion,
+    allowedOrigins: server.allowed_origins,
+    legacySse: server.legacy_sse,
+    customDomain: server.custom_domain,
     mcpUrl: `${publicUrl}/${server.slug}/mcp`,
     revision: server.revision,
     createdAt: server.created_at.toISOString(),
@@ -215,32 +218,44 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
     async handler({ params, body, request, reply }) {
       const server = await loadServer(db, request, params.slug, "servers:update");
       const expected = revisionFromIfMatch(request.headers["if-match"]);
-      const updated = await db.transaction().execute(async (trx) => {
-        const row = await trx
-          .updateTable("servers")
-          .set({
-            ...(body.name === undefined ? {} : { name: body.name }),
-            ...(body.description === undefined ? {} : { description: body.description }),
-            ...(body.authMode === undefined ? {} : { auth_mode: body.authMode }),
-            ...(body.accessPolicy === undefined ? {} : { access_policy: JSON.stringify(body.accessPolicy) }),
-            ...(body.egressApproved === undefined ? {} : { egress_approved: JSON.stringify(body.egressApproved) }),
-            revision: sql<number>`revision + 1`,
-            updated_at: sql<Date>`now()`,
-          })
-          .where("id", "=", server.id)
-          .where("revision", "=", expected)
-          .returningAll()
-          .executeTakeFirst();
-        if (!row) throw problem("precondition-failed", `the server changed since revision ${expected}; read it again`);
-        await recordAudit(trx, request, {
-          orgId: server.org_id,
-          action: "server.update",
-          targetType: "server",
-          targetId: server.id,
-          detail: { fields: Object.keys(body) },
+      const updated = await db
+        .transaction()
+        .execute(async (trx) => {
+          const row = await trx
+            .updateTable("servers")
+            .set({
+              ...(body.name === undefined ? {} : { name: body.name }),
+              ...(body.description === undefined ? {} : { description: body.description }),
+              ...(body.authMode === undefined ? {} : { auth_mode: body.authMode }),
+              ...(body.accessPolicy === undefined ? {} : { access_policy: JSON.stringify(body.accessPolicy) }),
+              ...(body.egressApproved === undefined ? {} : { egress_approved: JSON.stringify(body.egressApproved) }),
+              ...(body.allowedOrigins === undefined ? {} : { allowed_origins: JSON.stringify(body.allowedOrigins) }),
+              ...(body.legacySse === undefined ? {} : { legacy_sse: body.legacySse }),
+              ...(body.customDomain === undefined ? {} : { custom_domain: body.customDomain }),
+              revision: sql<number>`revision + 1`,
+              updated_at: sql<Date>`now()`,
+            })
+            .where("id", "=", server.id)
+            .where("revision", "=", expected)
+            .returningAll()
+            .executeTakeFirst();
+          if (!row)
+            throw problem("precondition-failed", `the server changed since revision ${expected}; read it again`);
+          await recordAudit(trx, request, {
+            orgId: server.org_id,
+            action: "server.update",
+            targetType: "server",
+            targetId: server.id,
+            detail: { fields: Object.keys(body) },
+          });
+          return row;
+        })
+        .catch((error: unknown) => {
+          if ((error as { code?: string }).code === "23505") {
+            throw problem("conflict", `the custom domain ${body.customDomain} is used by another server`);
+          }
+          throw error;
         });
-        return row;
-      });
       await announce(
         bus,
         { kind: "updated", serverId: server.id, slug: server.slug, activeVersionId: updated.active_version_id },

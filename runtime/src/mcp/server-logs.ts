@@ -1,20 +1,6 @@
-import type { Bus } from "@isola/schema";
+import { type Bus, SERVER_LOG, type ServerLogLine, serverLogKey } from "@isola/schema";
 
-export interface ServerLogLine {
-  at: string;
-  level: "debug" | "info" | "warning" | "error";
-  /** Where it came from: the tool's code, a limit, a deploy, the runtime. */
-  source: "code" | "limit" | "deploy" | "runtime";
-  message: string;
-  data?: unknown;
-  tool?: string;
-  caller?: string;
-}
-
-/** The last lines of every server, in the Bus: any node writes, the logs API tails them. */
-export const SERVER_LOG = { maxLength: 1000, ttlMs: 7 * 24 * 3_600_000 };
-export const serverLogKey = (serverId: string) => `logs:${serverId}`;
-
+/** Writes servers' live logs (read by the logs API, which streams them over SSE). */
 export class ServerLogs {
   readonly #bus: Bus;
   constructor(bus: Bus) {

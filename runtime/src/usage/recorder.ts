@@ -1,6 +1,6 @@
 import type { Database, UsageOutcome } from "@isola/schema";
+import { addInto, bucketOf, emptyHistogram } from "@isola/schema";
 import { type Kysely, sql } from "kysely";
-import { addInto, bucketOf, emptyHistogram } from "./histogram.ts";
 
 export interface UsageEvent {
   serverId: string;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Config, migrateToLatest, parseConfig } from "@isola/schema";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { type Logger, pino } from "pino";
 import { composeRoles } from "../../src/compose.ts";
 import { buildApp } from "../../src/http/app.ts";
@@ -9,6 +9,7 @@ import type { Composition } from "../../src/process/start.ts";
 import { MemoryBus } from "../../src/stores/memory-bus.ts";
 import type { Stores } from "../../src/stores/open-stores.ts";
 import { type DatabaseBackend, databaseBackends } from "./backends.ts";
+import { freePort } from "./redis-server.ts";
 
 export const HELLO_SOURCE = readFileSync(new URL("../../../examples/hello/index.ts", import.meta.url), "utf8");
 
@@ -61,6 +62,8 @@ export class Client {
 
 export interface Api {
   app: FastifyInstance;
+  /** The base URL when started with `listen` (PUBLIC_URL is set to it); else the configured PUBLIC_URL. */
+  url: string;
   config: Config;
   stores: Stores;
   /** The bootstrapped owner's token client. */
@@ -81,13 +84,22 @@ export interface Api {
  * in-process bus, one sandbox shard, a bootstrapped owner with a token. Requests go through
  * app.inject: the whole HTTP stack without a socket.
  */
+export interface ApiOptions {
+  /** Listen on a free port of 127.0.0.1 (for real HTTP clients); PUBLIC_URL becomes http://localhost:PORT. */
+  listen?: boolean;
+  /** Extra plugins, for boundaries a test plays itself (e.g. an OAuth issuer's JWKS). */
+  plugins?: FastifyPluginAsync[];
+}
+
 export async function startApi(
   backend: DatabaseBackend = databaseBackends()[0] as DatabaseBackend,
   env: Record<string, string> = {},
+  options: ApiOptions = {},
 ): Promise<Api> {
   const adminToken = `isola_pat_${randomBytes(24).toString("base64url")}`;
+  const port = options.listen ? await freePort() : undefined;
   const parsed = parseConfig({
-    PUBLIC_URL: "https://isola.test",
+    PUBLIC_URL: port ? `http://localhost:${port}` : "https://isola.test",
     ISOLA_SANDBOX_SHARDS: "1",
     ISOLA_ADMIN_EMAIL: "owner@example.com",
     ISOLA_ADMIN_TOKEN: adminToken,
@@ -114,12 +126,14 @@ export async function startApi(
   let composition: Composition | undefined;
   try {
     composition = await composeRoles(config, stores, logger);
-    const app = await buildApp({ stores, logger, plugins: composition.plugins });
-    await app.ready();
+    const app = await buildApp({ stores, logger, plugins: [...(options.plugins ?? []), ...composition.plugins] });
+    if (port) await app.listen({ port, host: "127.0.0.1" });
+    else await app.ready();
     const admin = new Client(app, { authorization: `Bearer ${adminToken}` });
     const anonymous = new Client(app);
     const api: Api = {
       app,
+      url: config.publicUrl,
       config,
       stores,
       admin,

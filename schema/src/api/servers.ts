@@ -83,6 +83,22 @@ export const accessPolicy = z.discriminatedUnion("kind", [
 
 const egressHost = z.string().toLowerCase().regex(EGRESS_HOST, 'a host name like "api.example.com" or "*.example.com"');
 
+/** An exact origin: scheme, host and port, nothing else (and never "*"). */
+const origin = z
+  .string()
+  .refine((value) => {
+    const url = URL.parse(value);
+    return (
+      url !== null && (url.protocol === "https:" || url.protocol === "http:") && url.origin === value.replace(/\/$/, "")
+    );
+  }, "an origin like https://app.example.com (scheme, host and port only)")
+  .transform((value) => value.replace(/\/$/, "").toLowerCase());
+
+const customDomain = z
+  .string()
+  .toLowerCase()
+  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "a domain name like mcp.example.com");
+
 export const serverView = z.object({
   id: z.uuid(),
   slug: z.string(),
@@ -94,6 +110,11 @@ export const serverView = z.object({
   egressApproved: z.array(z.string()),
   status: z.enum(SERVER_STATUSES),
   activeVersion: z.number().int().nullable(),
+  /** Browser origins allowed to call the MCP endpoint (exact; never "*"). */
+  allowedOrigins: z.array(z.string()),
+  /** Also serve the legacy HTTP+SSE transport (GET /<slug>/sse). */
+  legacySse: z.boolean(),
+  customDomain: z.string().nullable(),
   /** Where MCP clients connect. */
   mcpUrl: z.string(),
   revision: z.number().int(),
@@ -121,6 +142,9 @@ export const updateServerBody = z
     authMode: z.enum(AUTH_MODES),
     accessPolicy,
     egressApproved: z.array(egressHost).max(100),
+    allowedOrigins: z.array(origin).max(50),
+    legacySse: z.boolean(),
+    customDomain: customDomain.nullable(),
   })
   .partial()
   .strict()
