@@ -39,7 +39,10 @@ interface Call {
 class McpSession {
   #id = "";
   #next = 1;
-  constructor(readonly url: string) {}
+  readonly url: string;
+  constructor(url: string) {
+    this.url = url;
+  }
 
   async open(): Promise<void> {
     const response = await this.#post({
