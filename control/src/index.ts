@@ -1,5 +1,8 @@
-// What the composition root uses from the control plane.
+// What the composition root uses from the control plane (and the policy tables docs/API.md prints).
+
+export { PERMISSIONS, type Permission } from "./auth/rbac.ts";
 export type { ControlDeps } from "./deps.ts";
+export { PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
 export { type VerifiedApiKey, verifyApiKey } from "./keys/verify.ts";
 export { controlPlugin } from "./plugin.ts";
 export {

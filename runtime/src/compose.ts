@@ -1,10 +1,10 @@
 import { controlPlugin, createSecretVault, loadSecretKey, verifyApiKey } from "@isola/control";
 import { compileServer, SandboxSupervisor } from "@isola/sandbox";
-import type { Config } from "@isola/schema";
+import { type Config, ServerLogs } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
+import type { ReadinessDetails } from "./http/health.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
-import { ServerLogs } from "./mcp/server-logs.ts";
 import type { Composition } from "./process/start.ts";
 import type { Stores } from "./stores/open-stores.ts";
 
@@ -41,6 +41,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   const plugins: FastifyPluginAsync[] = [];
   const mounted: string[] = [];
   const closers: (() => Promise<void>)[] = [];
+  const readiness: ReadinessDetails = {};
   if (roles.has("control")) {
     plugins.push(
       controlPlugin({
@@ -67,11 +68,13 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     });
     plugins.push(runtime.plugin);
     mounted.push("runtime");
+    readiness.limits = () => runtime.limits.status();
     closers.push(runtime.close);
   }
   return {
     plugins,
     mounted,
+    readiness,
     close: async () => {
       for (const close of closers) await close();
       await sandbox.close();

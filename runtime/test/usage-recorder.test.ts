@@ -114,6 +114,27 @@ describe.each(databaseBackends())("UsageRecorder on $name", (backend) => {
     expect(row?.calls).toBe(2);
   });
 
+  it("stop() during a flush also writes what was recorded while that flush ran", async () => {
+    const recorder = new UsageRecorder(database.db);
+    recorder.record(event({ tool: "during-flush" }));
+    const running = recorder.flush();
+    // Recorded after the running flush took its rows: only stop() can still write it.
+    recorder.record(event({ tool: "during-flush", outcome: "timeout" }));
+    await recorder.stop();
+    await running;
+    const rows = await database.db
+      .selectFrom("usage_minutely")
+      .select(["outcome", "calls"])
+      .where("tool", "=", "during-flush")
+      .orderBy("outcome")
+      .execute();
+    expect(rows).toEqual([
+      { outcome: "ok", calls: 1 },
+      { outcome: "timeout", calls: 1 },
+    ]);
+    expect(recorder.pendingRows).toBe(0);
+  });
+
   it("bounds its memory: past the limit new rows are dropped and counted", () => {
     const recorder = new UsageRecorder(database.db, { maxPendingRows: 3 });
     for (let i = 0; i < 5; i++) recorder.record(event({ caller: `caller-${i}` }));

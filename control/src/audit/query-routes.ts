@@ -3,9 +3,10 @@ import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { ControlDeps } from "../deps.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
-import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
 import { loadOrg } from "../orgs/load-org.ts";
+
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 /** The audit log of one org, newest first, filtered and paged by id. */
 export function auditRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
@@ -25,10 +26,12 @@ export function auditRoutes(app: FastifyInstance, context: RouteContext, deps: C
     problems: ["not-found", "forbidden"],
     async handler({ params, query, request }) {
       const org = await loadOrg(db, request, params.org, "audit:read");
-      const after = decodeCursor<{ id: string }>(query.cursor, { id: "string" });
-      // The id goes into a bigint comparison: anything but digits is not a cursor we gave out.
-      if (after && !/^\d{1,19}$/.test(after.id))
-        throw problem("invalid-request", "the cursor is not one this list gave out");
+      // The id goes into a bigint comparison: anything but digits within its range is not a cursor we gave out.
+      const after = decodeCursor<{ id: string }>(
+        query.cursor,
+        { id: "string" },
+        (key) => /^\d{1,19}$/.test(key.id) && BigInt(key.id) <= MAX_BIGINT,
+      );
       let rows = db
         .selectFrom("audit_log")
         .select([

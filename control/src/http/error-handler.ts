@@ -18,9 +18,12 @@ function toProblem(error: FastifyError | Error): Problem {
   if (error instanceof SyntaxError || fastifyError.statusCode === 400) {
     return new Problem("invalid-request", `the body is not valid JSON: ${error.message}`);
   }
+  const sqlState = (error as { code?: string }).code;
   // A unique violation we did not turn into a better answer still means "conflicts with what exists".
-  if ((error as { code?: string }).code === "23505")
-    return new Problem("conflict", "that would duplicate something that exists");
+  if (sqlState === "23505") return new Problem("conflict", "that would duplicate something that exists");
+  // Postgres cannot store U+0000 in text or jsonb: any text field of any request can carry one.
+  if (sqlState === "22021" || sqlState === "22P05")
+    return new Problem("invalid-request", "text values cannot contain the NUL character (\\u0000)");
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
     const code =

@@ -9,7 +9,10 @@ export const etagOf = (revision: number) => `"r${revision}"`;
  */
 export function revisionFromIfMatch(header: string | undefined): number {
   if (header === undefined) throw problem("precondition-required", "send If-Match with the ETag from your last read");
-  const match = /^(?:W\/)?"r(\d+)"$/.exec(header.trim());
-  if (!match) throw problem("precondition-failed", "If-Match does not hold an ETag this API gave out");
-  return Number(match[1]);
+  // Revisions are integer columns: a longer number was never given out (and would not fit the query).
+  const match = /^(?:W\/)?"r(\d{1,10})"$/.exec(header.trim());
+  const revision = Number(match?.[1]);
+  if (!match || revision > 2_147_483_647)
+    throw problem("precondition-failed", "If-Match does not hold an ETag this API gave out");
+  return revision;
 }

@@ -1,7 +1,7 @@
 import { problemDetails } from "@isola/schema";
 import { z } from "zod";
 import { PERMISSIONS } from "../auth/rbac.ts";
-import { PROBLEMS } from "./problems.ts";
+import { PROBLEMS, type ProblemCode, problemType } from "./problems.ts";
 import type { AnyRoute } from "./route.ts";
 
 const jsonSchema = (schema: z.ZodType, io: "input" | "output") => {
@@ -27,15 +27,39 @@ function parameters(schema: z.ZodType | undefined, where: "path" | "query") {
 
 const COMMON_PROBLEMS = ["invalid-request", "unauthenticated", "internal"] as const;
 
+/** What any operation of this kind may answer besides its own problems. */
+function problemsOf(route: AnyRoute): ProblemCode[] {
+  const writes = route.method !== "GET";
+  return [
+    ...new Set<ProblemCode>([
+      ...COMMON_PROBLEMS,
+      // A browser session that writes without its CSRF token.
+      ...(writes && route.access !== "public" ? (["csrf-failed"] as const) : []),
+      // Fastify reads a body on every method but GET.
+      ...(writes ? (["unsupported-media-type", "payload-too-large"] as const) : []),
+      // A reused key (another request), or a retry while the first runs or of a one-time secret.
+      ...(route.idempotent ? (["idempotency-key-reused", "conflict"] as const) : []),
+      ...(route.problems ?? []),
+    ]),
+  ];
+}
+
 /** The OpenAPI 3.1 document of the registered routes (JSON Schema 2020-12 from the same zod schemas). */
 export function openApiDocument(routes: AnyRoute[], serverUrl: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = `/api/v1${route.url}`.replace(/:(\w+)/g, "{$1}");
-    const problems = [...new Set([...COMMON_PROBLEMS, ...(route.problems ?? [])])];
+    const problems = problemsOf(route);
     const responses: Record<string, unknown> = {
       [route.status]: route.response
-        ? { description: "OK", content: { "application/json": { schema: jsonSchema(route.response, "output") } } }
+        ? {
+            description: "OK",
+            content: {
+              "application/json": { schema: jsonSchema(route.response, "output") },
+              // Streams are described in the operation's summary and docs/API.md: OpenAPI has no schema for events.
+              ...(route.sse ? { "text/event-stream": { schema: { type: "string" } } } : {}),
+            },
+          }
         : { description: "Done" },
     };
     for (const code of problems) {
@@ -57,6 +81,8 @@ export function openApiDocument(routes: AnyRoute[], serverUrl: string): Record<s
         access in PERMISSIONS
           ? { permission: access, minimumRole: PERMISSIONS[access as keyof typeof PERMISSIONS] }
           : access,
+      // Every problem type the operation may answer, for clients and the tests that check them.
+      "x-isola-problems": problems.map(problemType),
       parameters: [...parameters(route.params, "path"), ...parameters(route.query, "query")],
       ...(route.body
         ? {

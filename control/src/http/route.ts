@@ -41,6 +41,12 @@ export interface RouteSpec<
   idempotent?: boolean;
   /** The response carries a secret (a token, key or link): it is never kept for replay. */
   secretInResponse?: boolean;
+  /**
+   * Also answers as Server-Sent Events (@fastify/sse, "dual"): when the client asks for
+   * text/event-stream the handler gets `reply.sse`, streams, and returns `answeredAsStream()`;
+   * otherwise it returns the response as usual.
+   */
+  sse?: true;
   handler(input: {
     params: Out<P>;
     query: Out<Q>;
@@ -70,6 +76,9 @@ function parse<S extends Schema>(schema: S | undefined, value: unknown, where: s
   );
 }
 
+/** What a streaming handler returns once it has answered on the stream itself. */
+export const answeredAsStream = (): never => undefined as never;
+
 export interface RouteContext {
   registry: AnyRoute[];
   db: Kysely<Database>;
@@ -86,6 +95,7 @@ export function addRoute<
   app.route({
     method: spec.method,
     url: spec.url,
+    ...(spec.sse ? { sse: "dual" as const } : {}),
     handler: async (request, reply) => {
       // Authentication first, so that an anonymous caller learns nothing from validation errors.
       if (spec.access !== "public") requireActor(request);
@@ -94,7 +104,7 @@ export function addRoute<
       const body = parse(spec.body, request.body, "body") as Out<B>;
       const execute = async () => {
         const value = await spec.handler({ params, query, body, request, reply });
-        if (spec.response === null) return { status: spec.status, body: undefined };
+        if (spec.response === null || reply.raw.headersSent) return { status: spec.status, body: undefined };
         // The response schema is the contract: a handler that breaks it is a bug, not a client error.
         const checked = (spec.response as Schema).safeParse(value);
         if (!checked.success) {
@@ -110,6 +120,8 @@ export function addRoute<
         ? await withIdempotency(context.db, request, execute, { secretInResponse: spec.secretInResponse ?? false })
         : { ...(await execute()), replayed: false };
       if (reply.sent) return reply;
+      // A stream answered as it went; @fastify/sse ends it.
+      if (reply.raw.headersSent) return undefined;
       if (result.replayed) reply.header("idempotency-replayed", "true");
       reply.code(result.status);
       return result.body === undefined ? reply.send() : reply.type("application/json").send(result.body);

@@ -1,8 +1,9 @@
-import { createServerBody, page, pageQuery, serverSlug, serverView, updateServerBody } from "@isola/schema";
+import { createServerBody, page, pageQuery, ServerLogs, serverSlug, serverView, updateServerBody } from "@isola/schema";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.ts";
+import { actorLabel } from "../auth/actor.ts";
 import { authorize, requireActor } from "../auth/authorize.ts";
 import type { ControlDeps } from "../deps.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
@@ -74,6 +75,7 @@ export async function activeVersionNumber(
 
 export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus, config } = deps;
+  const logs = new ServerLogs(bus);
 
   addRoute(app, context, {
     method: "POST",
@@ -214,7 +216,7 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
     body: updateServerBody,
     status: 200,
     response: serverView,
-    problems: ["not-found", "forbidden", "precondition-failed", "precondition-required"],
+    problems: ["not-found", "forbidden", "precondition-failed", "precondition-required", "conflict"],
     async handler({ params, body, request, reply }) {
       const server = await loadServer(db, request, params.slug, "servers:update");
       const expected = revisionFromIfMatch(request.headers["if-match"]);
@@ -316,6 +318,12 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
           },
           request,
         );
+        const by = actorLabel(requireActor(request));
+        await logs.write(server.id, {
+          level: action === "pause" ? "warning" : "info",
+          source: "runtime",
+          message: action === "pause" ? `paused by ${by}: MCP calls get 503 until resumed` : `resumed by ${by}`,
+        });
         return toServerView(
           { ...updated, org_slug: server.org_slug },
           await activeVersionNumber(deps, updated),

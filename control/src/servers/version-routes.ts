@@ -5,6 +5,7 @@ import {
   type Manifest,
   page,
   pageQuery,
+  ServerLogs,
   serverSlug,
   serverView,
   versionDetail,
@@ -24,7 +25,10 @@ import { announce, loadServer, type ServerWithOrg } from "./load.ts";
 import { activeVersionNumber, toServerView } from "./server-routes.ts";
 
 const slugParams = z.object({ slug: serverSlug });
-const versionParams = slugParams.extend({ number: z.coerce.number().int().min(1) });
+/** Version numbers are integer columns: anything larger is no version, and would not fit the query. */
+const MAX_VERSION = 2_147_483_647;
+const versionParams = slugParams.extend({ number: z.coerce.number().int().min(1).max(MAX_VERSION) });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Declared egress hosts the owner has not approved (patterns must match exactly). */
 export function unapprovedEgress(manifest: Manifest, approved: string[]): string[] {
@@ -56,6 +60,7 @@ function toVersionView(row: VersionRow, activeId: string | null) {
 
 export function versionRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus, config } = deps;
+  const logs = new ServerLogs(bus);
 
   const versions = () =>
     db
@@ -146,7 +151,11 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
     problems: ["not-found"],
     async handler({ params, query, request }) {
       const server = await loadServer(db, request, params.slug, "servers:read");
-      const after = decodeCursor<{ number: number }>(query.cursor, { number: "number" });
+      const after = decodeCursor<{ number: number }>(
+        query.cursor,
+        { number: "number" },
+        (key) => Number.isInteger(key.number) && key.number >= 1 && key.number <= MAX_VERSION,
+      );
       let rows = versions()
         .where("v.server_id", "=", server.id)
         .orderBy("v.number", "desc")
@@ -245,6 +254,12 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
       { kind: "deployed", serverId: server.id, slug: server.slug, activeVersionId: version.id },
       request,
     );
+    await logs.write(server.id, {
+      level: "info",
+      source: "deploy",
+      message: `version ${number} is live (${kind} by ${actorLabel(requireActor(request))})`,
+      data: { kind, version: number },
+    });
     return toServerView(
       { ...updated, org_slug: server.org_slug },
       await activeVersionNumber(deps, updated),
@@ -264,7 +279,13 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
       body: deployBody,
       status: 200,
       response: serverView,
-      problems: ["not-found", "forbidden", "egress-not-approved", "conflict"],
+      // Only a rollback can conflict (with the live version).
+      problems: [
+        "not-found",
+        "forbidden",
+        "egress-not-approved",
+        ...(kind === "rollback" ? (["conflict"] as const) : []),
+      ],
       async handler({ params, body, request }) {
         const server = await loadServer(db, request, params.slug, "servers:deploy");
         if (kind === "rollback") {
@@ -295,7 +316,11 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
     problems: ["not-found"],
     async handler({ params, query, request }) {
       const server = await loadServer(db, request, params.slug, "servers:read");
-      const after = decodeCursor<{ at: string; id: string }>(query.cursor, { at: "string", id: "string" });
+      const after = decodeCursor<{ at: string; id: string }>(
+        query.cursor,
+        { at: "string", id: "string" },
+        (key) => !Number.isNaN(Date.parse(key.at)) && UUID.test(key.id),
+      );
       let rows = db
         .selectFrom("deployments as d")
         .innerJoin("server_versions as v", "v.id", "d.version_id")

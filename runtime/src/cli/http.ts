@@ -74,7 +74,35 @@ export class ApiClient {
     return { items, raw: { items: raw, next: null } };
   }
 
+  /**
+   * Opens a Server-Sent Events stream (no time limit: it lasts until it ends or `signal` aborts).
+   * A problem+json answer throws ApiError.
+   */
+  async stream(
+    route: string,
+    options: { query?: Query; lastEventId?: string | undefined; signal: AbortSignal },
+  ): Promise<ReadableStream<Uint8Array>> {
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId;
+    const response = await this.#open(
+      "GET",
+      route,
+      { ...(options.query ? { query: options.query } : {}), headers },
+      options.signal,
+    );
+    if (response.ok && response.body && response.headers.get("content-type")?.startsWith("text/event-stream")) {
+      return response.body;
+    }
+    await this.#body("GET", response);
+    throw new CliError(`GET ${new URL(response.url).pathname} did not answer with an event stream`);
+  }
+
   async #fetch(method: string, route: string, options: RequestOptions): Promise<{ response: Response; body: unknown }> {
+    const response = await this.#open(method, route, options, AbortSignal.timeout(TIMEOUT_MS));
+    return { response, body: await this.#body(method, response) };
+  }
+
+  async #open(method: string, route: string, options: RequestOptions, signal: AbortSignal): Promise<Response> {
     const url = new URL(`${this.url}/api/v1${route}`);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
@@ -86,13 +114,12 @@ export class ApiClient {
     };
     // No content-type without a body: the API would refuse an empty JSON body.
     if (options.body !== undefined) headers["content-type"] = "application/json";
-    let response: Response;
     try {
-      response = await fetch(url, {
+      return await fetch(url, {
         method,
         headers,
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal,
       });
     } catch (error) {
       if ((error as Error).name === "TimeoutError") {
@@ -103,6 +130,10 @@ export class ApiClient {
         `cannot reach Isola at ${this.url} (${cause?.code ?? cause?.message ?? (error as Error).message}); is it running?`,
       );
     }
+  }
+
+  /** The JSON body of a success; a problem+json answer throws ApiError. */
+  async #body(method: string, response: Response): Promise<unknown> {
     const text = await response.text();
     let body: unknown;
     try {
@@ -113,8 +144,10 @@ export class ApiClient {
     if (!response.ok) {
       const problem = problemDetails.safeParse(body);
       if (problem.success) throw new ApiError(problem.data);
-      throw new CliError(`${method} ${url.pathname} answered ${response.status} ${response.statusText}`);
+      throw new CliError(
+        `${method} ${new URL(response.url).pathname} answered ${response.status} ${response.statusText}`,
+      );
     }
-    return { response, body };
+    return body;
   }
 }

@@ -5,6 +5,7 @@ import { ApiError, CliError, errorLines, UsageError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { keyCommands } from "./keys.ts";
 import { login } from "./login.ts";
+import { logs } from "./logs.ts";
 import { json } from "./output.ts";
 import { secretCommands } from "./secrets.ts";
 import { serverCommands } from "./servers.ts";
@@ -25,6 +26,7 @@ Use an Isola instance through its API:
   rollback    make an earlier version live again
   secrets     set | ls | rm (values from stdin, never the command line)
   keys        create | ls | revoke: API keys for MCP clients
+  logs        a server's live log; --follow keeps printing new lines
   audit       what changed in an org, newest first
   help        this text; help <command> for one command
 
@@ -48,6 +50,7 @@ export const COMMANDS: Command[] = [
   rollback,
   ...secretCommands,
   ...keyCommands,
+  logs,
   audit,
 ];
 

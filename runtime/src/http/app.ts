@@ -1,12 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Stores } from "../stores/open-stores.ts";
-import { healthRoutes } from "./health.ts";
+import { healthRoutes, type ReadinessDetails } from "./health.ts";
 
 export interface AppOptions {
   stores: Stores;
   logger: FastifyBaseLogger;
   /** The plugins to mount, already built by the composition root for the roles in ISOLA_ROLES. */
   plugins: FastifyPluginAsync[];
+  /** What the roles report in /readyz `details`. */
+  readiness?: ReadinessDetails | undefined;
 }
 
 /** One Fastify instance: health routes plus the mounted roles, each encapsulated. */
@@ -20,7 +22,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onSend", async (_request, reply) => {
     if (!app.server.listening) reply.header("connection", "close");
   });
-  await app.register(healthRoutes, { stores: options.stores });
+  await app.register(healthRoutes, {
+    stores: options.stores,
+    ...(options.readiness ? { details: options.readiness } : {}),
+  });
   for (const plugin of options.plugins) await app.register(plugin);
   return app;
 }

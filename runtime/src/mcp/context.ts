@@ -1,5 +1,5 @@
 import type { EgressPolicy, SandboxSupervisor } from "@isola/sandbox";
-import type { Bus, Config } from "@isola/schema";
+import type { Bus, Config, ServerLogs } from "@isola/schema";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { JwtVerifier } from "./auth/jwt.ts";
 import type { Limits } from "./limits.ts";
@@ -7,7 +7,6 @@ import type { JsonRpcRequest } from "./protocol/jsonrpc.ts";
 import type { SessionRelay } from "./relay.ts";
 import type { Responder } from "./responder.ts";
 import type { ServerDirectory, ServerRecord } from "./server-directory.ts";
-import type { ServerLogs } from "./server-logs.ts";
 import type { Session, SessionStore } from "./session-store.ts";
 
 /** Who is calling a server's MCP endpoint. */
@@ -57,7 +56,8 @@ export interface MethodContext {
   session: Session;
   caller: Caller;
   request: JsonRpcRequest;
-  responder: Responder;
+  /** Where messages to the client go while the request runs (a POST's stream, or a legacy SSE stream). */
+  responder: Pick<Responder, "send">;
   signal: AbortSignal;
 }
 

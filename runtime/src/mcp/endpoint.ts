@@ -1,11 +1,13 @@
+import { BusError } from "@isola/schema";
 import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 import { type ApiKeyCache, authenticate } from "./auth/authenticate.ts";
 import type { ResourceUrls } from "./auth/protected-resource.ts";
-import type { Caller, RuntimeDeps } from "./context.ts";
-import { METHODS } from "./methods/index.ts";
+import type { Caller, MethodContext, RuntimeDeps } from "./context.ts";
+import { methodFor } from "./methods/index.ts";
 import { SERVER_CAPABILITIES } from "./methods/lifecycle.ts";
 import {
+  type Classified,
   classify,
   errorResponse,
   JSONRPC_ERRORS,
@@ -63,7 +65,7 @@ export interface AccessNote {
 // ---- The steps every request to a server's endpoint goes through, in order. ----
 
 /** A server that is paused or has nothing deployed answers 503 (clients may retry later). */
-function checkServing(server: ServerRecord): void {
+export function checkServing(server: ServerRecord): void {
   if (server.status === "paused")
     throw new EndpointRefusal(503, JSONRPC_ERRORS.serverError, `the server ${server.slug} is paused`);
   if (!server.version)
@@ -71,7 +73,7 @@ function checkServing(server: ServerRecord): void {
 }
 
 /** Browsers must come from an allowed origin (DNS rebinding, cross-site requests): 403 otherwise. */
-function checkOrigin(context: EndpointContext, server: ServerRecord, request: FastifyRequest): void {
+export function checkOrigin(context: EndpointContext, server: ServerRecord, request: FastifyRequest): void {
   const origin = request.headers.origin;
   if (!originAllowed(origin, context.ownOrigin, server.allowedOrigins)) {
     throw new EndpointRefusal(
@@ -82,7 +84,7 @@ function checkOrigin(context: EndpointContext, server: ServerRecord, request: Fa
   }
 }
 
-async function checkCaller(
+export async function checkCaller(
   context: EndpointContext,
   server: ServerRecord,
   request: FastifyRequest,
@@ -117,23 +119,26 @@ async function checkSession(
 }
 
 /** Rate limit per caller (and the org's monthly quota for tool calls): 429 with Retry-After. */
-async function checkLimits(
+export async function checkLimits(
   context: EndpointContext,
   server: ServerRecord,
   caller: Caller,
   rpc: JsonRpcRequest,
 ): Promise<void> {
   const { limits, logs } = context.deps;
-  const checks = [limits.rate(caller.rateKey, caller.rateLimitPerMinute ?? server.plan.rateLimitPerMinute)];
-  if (rpc.method === "tools/call") checks.push(limits.quota(server.orgId, server.plan.callsPerMonth));
-  for (const check of await Promise.all(checks)) {
-    if (check.ok) continue;
-    logs.write(server.id, { level: "warning", source: "limit", message: check.message, caller: caller.label });
-    throw new EndpointRefusal(429, JSONRPC_ERRORS.serverError, check.message, {
-      headers: { "retry-after": String(check.retryAfterSeconds) },
-      id: rpc.id,
-    });
-  }
+  const check = await limits.check(server, caller, rpc.method);
+  if (check.ok) return;
+  logs.write(server.id, {
+    level: "warning",
+    source: "limit",
+    message: check.message,
+    caller: caller.label,
+    data: { limit: check.limit },
+  });
+  throw new EndpointRefusal(429, JSONRPC_ERRORS.serverError, check.message, {
+    headers: { "retry-after": String(check.retryAfterSeconds) },
+    id: rpc.id,
+  });
 }
 
 // ---- The handlers. ----
@@ -159,22 +164,7 @@ export async function handlePost(
       "Accept must list both application/json and text/event-stream",
     );
   }
-  const message = classify(request.body);
-  if (message.kind === "batch") {
-    throw new EndpointRefusal(
-      400,
-      JSONRPC_ERRORS.invalidRequest,
-      "JSON-RPC batches are not supported: send one message per request",
-    );
-  }
-  if (message.kind === "invalid") {
-    throw new EndpointRefusal(
-      400,
-      message.error.code,
-      message.error.message,
-      message.id === undefined ? {} : { id: message.id },
-    );
-  }
+  const message = checkMessage(request.body);
 
   if (message.kind === "request" && message.message.method === "initialize") {
     note.rpc = "initialize";
@@ -203,27 +193,63 @@ export async function handlePost(
   note.rpc = rpc.method;
   await checkLimits(context, server, caller, rpc);
   const responder = new Responder(reply, deps.bus, session.id, session.protocolVersion);
+  const answer = await answerRequest(context, server, session, caller, rpc, responder, request.log);
+  await responder.finish(answer as unknown as Record<string, unknown>);
+}
+
+/** The one message a POST carries: batches (removed in 2025-06-18) and non-JSON-RPC bodies are refused (400). */
+export function checkMessage(body: unknown): Exclude<Classified, { kind: "batch" } | { kind: "invalid" }> {
+  const message = classify(body);
+  if (message.kind === "batch") {
+    throw new EndpointRefusal(
+      400,
+      JSONRPC_ERRORS.invalidRequest,
+      "JSON-RPC batches are not supported: send one message per request",
+    );
+  }
+  if (message.kind === "invalid") {
+    throw new EndpointRefusal(
+      400,
+      message.error.code,
+      message.error.message,
+      message.id === undefined ? {} : { id: message.id },
+    );
+  }
+  return message;
+}
+
+/**
+ * Runs a request through the METHODS table (methods/index.ts); cancellable from any node while it runs. Always an
+ * answer: a JSON-RPC error for a method that failed (an unexpected failure is logged, not shown).
+ */
+export async function answerRequest(
+  context: EndpointContext,
+  server: ServerRecord,
+  session: Session,
+  caller: Caller,
+  rpc: JsonRpcRequest,
+  responder: MethodContext["responder"],
+  log: FastifyBaseLogger,
+): Promise<JsonRpcResponse> {
+  const { deps } = context;
   const controller = new AbortController();
   const forget = deps.relay.track(session.id, rpc.id, controller);
-  let answer: JsonRpcResponse;
   try {
-    const method = METHODS[rpc.method];
+    const method = methodFor(rpc.method);
     if (!method) throw new JsonRpcError(JSONRPC_ERRORS.methodNotFound, `Method not found: ${rpc.method}`);
-    answer = result(
+    return result(
       rpc.id,
       await method({ deps, server, session, caller, request: rpc, responder, signal: controller.signal }),
     );
   } catch (error) {
     if (!(error instanceof JsonRpcError)) {
-      request.log.error({ err: error, server: server.slug, rpc: rpc.method }, "MCP method failed");
-      answer = errorResponse(rpc.id, JSONRPC_ERRORS.internalError, "internal error");
-    } else {
-      answer = errorResponse(rpc.id, error.code, error.message, error.data);
+      log.error({ err: error, server: server.slug, rpc: rpc.method }, "MCP method failed");
+      return errorResponse(rpc.id, JSONRPC_ERRORS.internalError, "internal error");
     }
+    return errorResponse(rpc.id, error.code, error.message, error.data);
   } finally {
     forget();
   }
-  await responder.finish(answer as unknown as Record<string, unknown>);
 }
 
 async function initialize(
@@ -233,6 +259,17 @@ async function initialize(
   rpc: JsonRpcRequest,
   reply: FastifyReply,
 ): Promise<void> {
+  const { session, response } = await openSession(context, server, caller, rpc);
+  await reply.code(200).header("mcp-session-id", session.id).type("application/json").send(response);
+}
+
+/** initialize: checked, counted against the caller's rate limit, and a new session in the Bus. */
+export async function openSession(
+  context: EndpointContext,
+  server: ServerRecord,
+  caller: Caller,
+  rpc: JsonRpcRequest,
+): Promise<{ session: Session; response: JsonRpcResponse }> {
   const parsed = InitializeRequestSchema.safeParse(rpc);
   if (!parsed.success) {
     throw new EndpointRefusal(
@@ -261,7 +298,7 @@ async function initialize(
     },
     ...(manifest?.description ? { instructions: manifest.description } : {}),
   });
-  await reply.code(200).header("mcp-session-id", session.id).type("application/json").send(response);
+  return { session, response };
 }
 
 /** GET: resumption of a stream with Last-Event-ID; there is no standalone server stream (405). */
@@ -294,7 +331,22 @@ export async function handleGet(
   if (!position)
     throw new EndpointRefusal(400, JSONRPC_ERRORS.serverError, "Last-Event-ID is not an event id this server sent");
   note.rpc = "resume";
-  await resumeStream(reply, context.deps.bus, session.id, position);
+  let resumed: boolean;
+  try {
+    resumed = await resumeStream(reply, context.deps.bus, session.id, position);
+  } catch (error) {
+    if (!(error instanceof BusError)) throw error;
+    throw new EndpointRefusal(503, JSONRPC_ERRORS.serverError, "streams cannot be resumed right now; retry later", {
+      headers: { "retry-after": "2" },
+    });
+  }
+  if (!resumed) {
+    throw new EndpointRefusal(
+      400,
+      JSONRPC_ERRORS.serverError,
+      "Last-Event-ID names no event this server keeps (unknown, or its stream expired)",
+    );
+  }
 }
 
 /** DELETE: ends the session on every node. */

@@ -1,3 +1,4 @@
+import { fastifySSE } from "@fastify/sse";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { ApiKeyCache, BASE_SCOPE } from "./auth/authenticate.ts";
 import { protectedResourceMetadata, type ResourceUrls, resourceUrls } from "./auth/protected-resource.ts";
@@ -10,6 +11,8 @@ import {
   handleGet,
   handlePost,
 } from "./endpoint.ts";
+import { LegacySse, STREAM_ROUTE_SSE } from "./legacy-sse.ts";
+import { corsHeaders, preflight } from "./protocol/cors.ts";
 import { errorResponse, JSONRPC_ERRORS } from "./protocol/jsonrpc.ts";
 import type { ServerRecord } from "./server-directory.ts";
 
@@ -55,6 +58,12 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
     });
     const context: EndpointContext = { deps, keys, ownOrigin: new URL(deps.config.publicUrl).origin };
     const publicOrigin = new URL(deps.config.publicUrl).origin;
+    // Host-routed URLs take the public scheme: behind a TLS proxy the request itself says http.
+    const hostOrigin = (request: FastifyRequest) => `${new URL(deps.config.publicUrl).protocol}//${request.host}`;
+    const legacy = new LegacySse(context);
+    await app.register(fastifySSE);
+    // Open legacy streams would hold close() open: they end first (their clients reconnect elsewhere).
+    app.addHook("preClose", () => legacy.close());
 
     app.setErrorHandler(onError);
     // The API speaks JSON only (Fastify would also parse text/plain).
@@ -76,6 +85,12 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
       const note: AccessNote = { ...(server ? { server: server.slug } : {}) };
       try {
         if (!server) throw new EndpointRefusal(404, JSONRPC_ERRORS.serverError, "no such server");
+        // On the raw response, so that streamed (hijacked) answers carry them too.
+        const cors = corsHeaders(request.headers.origin, {
+          ownOrigin: context.ownOrigin,
+          allowedOrigins: server.allowedOrigins,
+        });
+        for (const [name, value] of Object.entries(cors)) reply.raw.setHeader(name, value);
         await handler(context, server, request, reply, urls, note);
       } catch (error) {
         if (!(error instanceof EndpointRefusal)) throw error;
@@ -93,16 +108,44 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
     }
 
     const routeOptions = { bodyLimit: BODY_LIMIT, logLevel: "warn" as const };
-    for (const [method, handler] of [
-      ["POST", handlePost],
-      ["GET", handleGet],
-      ["DELETE", handleDelete],
+    // Browser clients on a server's allowed origins ask first (CORS preflight).
+    for (const [path, methods] of [
+      ["mcp", ["GET", "POST", "DELETE"]],
+      ["sse", ["GET"]],
+      ["messages", ["POST"]],
     ] as const) {
-      // Path-routed: https://HOST/<slug>/mcp
+      const answer = (request: FastifyRequest, reply: FastifyReply, server: ServerRecord | null) => {
+        if (!server) return refuse(reply, new EndpointRefusal(404, JSONRPC_ERRORS.serverError, "no such server"));
+        const requested = request.headers["access-control-request-method"];
+        const result = preflight(request.headers.origin, requested, methods, {
+          ownOrigin: context.ownOrigin,
+          allowedOrigins: server.allowedOrigins,
+        });
+        if (!result.ok)
+          return refuse(reply, new EndpointRefusal(result.status, JSONRPC_ERRORS.serverError, result.message));
+        return reply.code(204).headers(result.headers).send();
+      };
+      app.options<{ Params: { slug: string } }>(`/:slug/${path}`, { logLevel: "warn" }, async (request, reply) =>
+        answer(request, reply, await deps.directory.bySlug(request.params.slug)),
+      );
+      app.options(`/${path}`, { logLevel: "warn" }, async (request, reply) =>
+        answer(request, reply, await serverByHost(request)),
+      );
+    }
+    for (const [method, path, handler] of [
+      ["POST", "mcp", handlePost],
+      ["GET", "mcp", handleGet],
+      ["DELETE", "mcp", handleDelete],
+      // The legacy HTTP+SSE transport (2024-11-05), for servers that switch it on.
+      ["GET", "sse", legacy.openStream],
+      ["POST", "messages", legacy.postMessage],
+    ] as const) {
+      const options = handler === legacy.openStream ? { ...routeOptions, sse: STREAM_ROUTE_SSE } : routeOptions;
+      // Path-routed: https://HOST/<slug>/mcp (the resource every route of a server authenticates for)
       app.route<{ Params: { slug: string } }>({
         method,
-        url: "/:slug/mcp",
-        ...routeOptions,
+        url: `/:slug/${path}`,
+        ...options,
         handler: async (request, reply) => {
           const server = await deps.directory.bySlug(request.params.slug);
           await serve(request, reply, server, resourceUrls(publicOrigin, `/${request.params.slug}/mcp`), handler);
@@ -111,11 +154,11 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
       // Host-routed: https://<slug>.<domain>/mcp, or a custom domain.
       app.route({
         method,
-        url: "/mcp",
-        ...routeOptions,
+        url: `/${path}`,
+        ...options,
         handler: async (request, reply) => {
           const server = await serverByHost(request);
-          await serve(request, reply, server, resourceUrls(`${request.protocol}://${request.host}`, "/mcp"), handler);
+          await serve(request, reply, server, resourceUrls(hostOrigin(request), "/mcp"), handler);
         },
       });
     }
@@ -148,7 +191,7 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
       ),
     );
     app.get("/.well-known/oauth-protected-resource/mcp", async (request, reply) =>
-      metadata(reply, await serverByHost(request), resourceUrls(`${request.protocol}://${request.host}`, "/mcp")),
+      metadata(reply, await serverByHost(request), resourceUrls(hostOrigin(request), "/mcp")),
     );
   };
 }

@@ -123,7 +123,9 @@ export class Responder {
 /**
  * GET with Last-Event-ID: replays what the stream sent after that event (from the Bus, so on
  * any node), then follows it until its response has been sent, or until `maxWaitMs` (the
- * client reconnects again after that).
+ * client reconnects again after that). Resolves to false, before anything is written, when the
+ * Bus keeps no such event (an id never sent, or a stream expired or capped past it): the client
+ * cannot get the rest without a gap, and waiting would leave it hanging for nothing.
  */
 export async function resumeStream(
   reply: FastifyReply,
@@ -131,32 +133,41 @@ export async function resumeStream(
   sessionId: string,
   lastEventId: { streamId: string; entryId: string },
   options: { maxWaitMs?: number; pollMs?: number } = {},
-): Promise<void> {
+): Promise<boolean> {
   const key = streamKey(sessionId, lastEventId.streamId);
+  const kept = await bus.readAfter(key, undefined, STREAM_LOG.maxLength);
+  const position = kept.findIndex((entry) => entry.id === lastEventId.entryId);
+  if (position === -1) return false;
   reply.hijack();
   const socket = reply.raw;
   socket.writeHead(200, sseHeaders(sessionId));
+  // The client already has the response: nothing follows it.
+  if (kept.slice(0, position + 1).some((entry) => (JSON.parse(entry.value) as StoredEvent).final)) {
+    socket.end();
+    return true;
+  }
   let after = lastEventId.entryId;
+  let pending = kept.slice(position + 1);
   const deadline = Date.now() + (options.maxWaitMs ?? 60_000);
   while (!socket.destroyed && Date.now() < deadline) {
-    let entries: { id: string; value: string }[];
-    try {
-      entries = await bus.readAfter(key, after);
-    } catch (error) {
-      if (error instanceof BusError) break;
-      throw error;
-    }
-    for (const entry of entries) {
+    for (const entry of pending) {
       const event = JSON.parse(entry.value) as StoredEvent;
       after = entry.id;
       if (!event.data) continue;
       socket.write(`id: ${lastEventId.streamId}:${entry.id}\nevent: message\ndata: ${event.data}\n\n`);
       if (event.final) {
         socket.end();
-        return;
+        return true;
       }
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+    try {
+      pending = await bus.readAfter(key, after);
+    } catch (error) {
+      if (error instanceof BusError) break;
+      throw error;
+    }
   }
   socket.end();
+  return true;
 }

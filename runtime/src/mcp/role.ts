@@ -1,17 +1,16 @@
 import type { EgressPolicy, SandboxSupervisor } from "@isola/sandbox";
-import type { Config } from "@isola/schema";
+import type { Config, ServerLogs } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
-import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import type { JWTVerifyGetKey } from "jose";
 import type { Stores } from "../stores/open-stores.ts";
 import { UsageRecorder } from "../usage/recorder.ts";
-import { createJwtVerifier } from "./auth/jwt.ts";
+import { createJwtVerifier, issuerKeys } from "./auth/jwt.ts";
 import type { ApiKeyIdentity } from "./context.ts";
 import { Limits } from "./limits.ts";
 import { runtimePlugin } from "./plugin.ts";
 import { SessionRelay } from "./relay.ts";
 import { SecretsCache } from "./secrets-cache.ts";
 import { ServerDirectory } from "./server-directory.ts";
-import type { ServerLogs } from "./server-logs.ts";
 import { SessionStore } from "./session-store.ts";
 
 export interface RuntimeRoleOptions {
@@ -61,7 +60,7 @@ export async function createRuntimeRole(
       logs: options.logs,
       secretsFor: (serverId) => secrets.get(serverId),
       verifyApiKey: options.verifyApiKey,
-      verifyJwt: createJwtVerifier({ issuer, keys: options.jwks ?? createRemoteJWKSet(new URL(`${issuer}/jwks`)) }),
+      verifyJwt: createJwtVerifier({ issuer, keys: options.jwks ?? issuerKeys(new URL(`${issuer}/jwks`)) }),
       issuer,
       egress: options.egress ?? {},
     },

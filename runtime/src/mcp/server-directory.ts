@@ -5,6 +5,7 @@ import {
   type Database,
   type Manifest,
   SERVER_CHANGES,
+  SERVER_SLUG,
   type ServerChanged,
   type ServerStatus,
   serverChanged,
@@ -85,11 +86,14 @@ export class ServerDirectory {
   }
 
   bySlug(slug: string): Promise<ServerRecord | null> {
+    // What cannot be a slug is no server, without a query (a NUL byte would fail one).
+    if (!SERVER_SLUG.test(slug)) return Promise.resolve(null);
     return this.#cached(`slug:${slug}`, () => this.#load("slug", slug));
   }
 
   /** A custom domain's server. */
   byCustomDomain(host: string): Promise<ServerRecord | null> {
+    if (!/^[a-z0-9.-]{1,253}$/.test(host)) return Promise.resolve(null);
     return this.#cached(`host:${host}`, () => this.#load("custom_domain", host));
   }
 

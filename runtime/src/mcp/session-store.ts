@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { Bus } from "@isola/schema";
+import { type Bus, BusUnavailableError } from "@isola/schema";
 import { z } from "zod";
+import { MemoryBus } from "../stores/memory-bus.ts";
 import type { ProtocolVersion } from "./protocol/negotiation.ts";
 
 export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
@@ -23,10 +24,13 @@ const SESSION_TTL_MS = 24 * 3_600_000;
 
 /**
  * MCP sessions live in the Bus, not in a node: any node can continue any session, and a
- * DELETE on one node ends it on all of them.
+ * DELETE on one node ends it on all of them. While the Bus is unreachable, sessions begun
+ * then are kept by this node only (so calls go on; elsewhere they are unknown, and clients
+ * start a new one), and sessions kept in the Bus are unknown until it is back.
  */
 export class SessionStore {
   readonly #bus: Bus;
+  readonly #local = new MemoryBus();
   constructor(bus: Bus) {
     this.#bus = bus;
   }
@@ -45,7 +49,9 @@ export class SessionStore {
 
   async get(id: string): Promise<Session | undefined> {
     if (!/^[\x21-\x7e]{1,200}$/.test(id)) return undefined;
-    const stored = await this.#bus.get(this.#key(id));
+    const stored =
+      (await this.#bus.get(this.#key(id)).catch(unlessUnavailable(undefined))) ??
+      (await this.#local.get(this.#key(id)));
     if (stored === undefined) return undefined;
     const parsed = sessionRecord.safeParse(JSON.parse(stored));
     return parsed.success ? { ...parsed.data, id } : undefined;
@@ -58,11 +64,22 @@ export class SessionStore {
   }
 
   async delete(id: string): Promise<void> {
-    await this.#bus.delete(this.#key(id));
+    await this.#local.delete(this.#key(id));
+    await this.#bus.delete(this.#key(id)).catch(unlessUnavailable(undefined));
   }
 
   async #save(session: Session): Promise<void> {
     const { id, ...record } = session;
-    await this.#bus.set(this.#key(id), JSON.stringify(record), { ttlMs: SESSION_TTL_MS });
+    const args = [this.#key(id), JSON.stringify(record), { ttlMs: SESSION_TTL_MS }] as const;
+    const shared = await this.#bus.set(...args).catch(unlessUnavailable(false));
+    if (!shared) await this.#local.set(...args);
   }
+}
+
+/** Turns a Bus outage into `value`; any other error stays an error. */
+function unlessUnavailable<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof BusUnavailableError) return value;
+    throw error;
+  };
 }

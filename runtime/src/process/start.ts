@@ -2,6 +2,7 @@ import type { Config } from "@isola/schema";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "../http/app.ts";
+import type { ReadinessDetails } from "../http/health.ts";
 import { openStores, type Stores } from "../stores/open-stores.ts";
 
 /** What the composition root builds once the stores are open: the roles' plugins and what they need. */
@@ -9,6 +10,8 @@ export interface Composition {
   plugins: FastifyPluginAsync[];
   /** The roles the plugins serve, for the startup log. */
   mounted: string[];
+  /** What the roles report in /readyz `details` (the runtime's limits). */
+  readiness?: ReadinessDetails;
   /** Closes what the composition started (sandbox shards), after the server stopped. */
   close(): Promise<void>;
 }
@@ -34,7 +37,7 @@ export async function startIsola(config: Config, logger: Logger, compose: Compos
   let composition: Composition | undefined;
   try {
     composition = await compose(config, stores, logger);
-    app = await buildApp({ stores, logger, plugins: composition.plugins });
+    app = await buildApp({ stores, logger, plugins: composition.plugins, readiness: composition.readiness });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await composition?.close();

@@ -166,6 +166,8 @@ export class UsageRecorder {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    // A flush already running took only what was pending when it began: write the rest after it.
+    await this.#flushing;
     await this.flush();
   }
 }

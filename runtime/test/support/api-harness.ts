@@ -126,7 +126,12 @@ export async function startApi(
   let composition: Composition | undefined;
   try {
     composition = await composeRoles(config, stores, logger);
-    const app = await buildApp({ stores, logger, plugins: [...(options.plugins ?? []), ...composition.plugins] });
+    const app = await buildApp({
+      stores,
+      logger,
+      plugins: [...(options.plugins ?? []), ...composition.plugins],
+      readiness: composition.readiness,
+    });
     if (port) await app.listen({ port, host: "127.0.0.1" });
     else await app.ready();
     const admin = new Client(app, { authorization: `Bearer ${adminToken}` });

@@ -151,10 +151,11 @@ export const updateServerBody = z
   .refine((body) => Object.keys(body).length > 0, "send at least one field to change");
 
 /** One file as `source`, or several as `files` (path -> content; one must be index.ts). */
-export const createVersionBody = z.union([
-  z.object({ source: z.string().min(1) }).strict(),
-  z.object({ files: z.record(z.string(), z.string()) }).strict(),
-]);
+export const createVersionBody = z.union(
+  [z.object({ source: z.string().min(1) }).strict(), z.object({ files: z.record(z.string(), z.string()) }).strict()],
+  // Zod's own message for a union is "Invalid input": say what is expected instead.
+  { error: 'send {"source": "<TypeScript>"} (one file) or {"files": {"<path>": "<TypeScript>"}}, nothing else' },
+);
 
 export const versionView = z.object({
   number: z.number().int(),
@@ -168,7 +169,8 @@ export const versionView = z.object({
 
 export const versionDetail = versionView.extend({ source: z.record(z.string(), z.string()) });
 
-export const deployBody = z.object({ version: z.number().int().min(1) }).strict();
+/** Version numbers are integer columns (32-bit). */
+export const deployBody = z.object({ version: z.number().int().min(1).max(2_147_483_647) }).strict();
 
 export const deploymentView = z.object({
   version: z.number().int(),

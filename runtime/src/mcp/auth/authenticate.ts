@@ -38,11 +38,9 @@ export class ApiKeyCache {
   }
 }
 
+/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1: the scheme is case-insensitive). */
 function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (!header) return undefined;
-  const [scheme, value] = header.split(" ");
-  return scheme?.toLowerCase() === "bearer" && value ? value : undefined;
+  return /^bearer +(\S+) *$/i.exec(request.headers.authorization ?? "")?.[1];
 }
 
 /** Who is calling, by the server's auth mode. Never passes a token or key beyond this point. */
@@ -85,7 +83,8 @@ export async function authenticate(
       caller: {
         kind: "key",
         label: identity.name,
-        user: null,
+        // What the guest API promises tool code: the key's name (never the key).
+        user: { subject: identity.name, clientId: null, scopes: [] },
         rateKey: `${server.id}:key:${identity.keyId}`,
         ...(identity.rateLimitPerMinute === null ? {} : { rateLimitPerMinute: identity.rateLimitPerMinute }),
       },
@@ -121,6 +120,18 @@ export async function authenticate(
     };
   }
   const { claims } = verified;
+  const missing = scopes.filter((scope) => !claims.scopes.includes(scope));
+  if (missing.length > 0) {
+    // RFC 6750 §3.1: a valid token without the scope is 403, and the challenge names the scope
+    // to ask for, so that the client can step up.
+    const description = `the access token lacks the scope ${missing.join(" ")}`;
+    return {
+      ok: false,
+      status: 403,
+      message: description,
+      headers: { "www-authenticate": bearerChallenge(urls, scopes, { code: "insufficient_scope", description }) },
+    };
+  }
   return {
     ok: true,
     caller: {

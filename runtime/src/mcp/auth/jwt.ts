@@ -1,4 +1,4 @@
-import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 
 export interface TokenClaims {
   subject: string;
@@ -40,3 +40,13 @@ export function createJwtVerifier(options: { issuer: string; keys: JWTVerifyGetK
 }
 
 export type JwtVerifier = ReturnType<typeof createJwtVerifier>;
+
+/**
+ * The issuer's signing keys from its JWKS URL, cached for 10 minutes. A token signed with a kid
+ * the cache lacks (the issuer rotated its key) refetches them, at most once a second: jose's
+ * default of 30 s would refuse every token of a freshly rotated key for up to 30 s, while a
+ * flood of made-up kids still costs at most one fetch a second per node.
+ */
+export function issuerKeys(url: URL): JWTVerifyGetKey {
+  return createRemoteJWKSet(url, { cooldownDuration: 1000, cacheMaxAge: 10 * 60_000, timeoutDuration: 5000 });
+}

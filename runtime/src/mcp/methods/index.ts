@@ -4,7 +4,7 @@ import { getPrompt, listPrompts, listResources, listResourceTemplates, readResou
 import { callTool, listTools } from "./tools.ts";
 
 /** Every MCP request method a server answers (initialize is handled by the endpoint: it makes the session). */
-export const METHODS: Record<string, Method> = {
+export const METHODS: Readonly<Record<string, Method>> = Object.freeze({
   ping,
   "logging/setLevel": setLevel,
   "completion/complete": complete,
@@ -17,4 +17,12 @@ export const METHODS: Record<string, Method> = {
   "resources/unsubscribe": subscribe,
   "prompts/list": listPrompts,
   "prompts/get": getPrompt,
-};
+});
+
+/**
+ * The handler of a method name a client sent, if the table has it. Own entries only: a plain
+ * lookup would also find "constructor", "toString" or "__proto__" on Object.prototype, and call it.
+ */
+export function methodFor(name: string): Method | undefined {
+  return Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
+}

@@ -37,16 +37,43 @@ export type Classified =
   | { kind: "batch"; messages: unknown[] }
   | { kind: "invalid"; error: { code: number; message: string }; id?: RequestId };
 
+/**
+ * How deep a message may nest. Real messages stay far below; much deeper ones (a 1 MiB body
+ * holds 500,000 levels) would overflow the stack of whatever walks them next: schemas,
+ * JSON.stringify, the sandbox's IPC.
+ */
+export const MAX_NESTING = 128;
+
+/** Whether arrays and objects in `value` nest deeper than `limit`. Iterative, so that it cannot overflow itself. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** What a POST body is. `body` is the parsed JSON (Fastify parsed it; a syntax error never gets here). */
 export function classify(body: unknown): Classified {
   if (Array.isArray(body)) return { kind: "batch", messages: body };
+  const id = (body as { id?: unknown } | null)?.id;
+  const echo = typeof id === "string" || typeof id === "number" ? { id } : {};
+  if (nestsDeeperThan(body, MAX_NESTING)) {
+    return {
+      kind: "invalid",
+      error: { code: JSONRPC_ERRORS.invalidRequest, message: `the message nests deeper than ${MAX_NESTING} levels` },
+      ...echo,
+    };
+  }
   const parsed = JSONRPCMessageSchema.safeParse(body);
   if (!parsed.success) {
-    const id = (body as { id?: unknown } | null)?.id;
     return {
       kind: "invalid",
       error: { code: JSONRPC_ERRORS.invalidRequest, message: "not a JSON-RPC 2.0 request, notification or response" },
-      ...(typeof id === "string" || typeof id === "number" ? { id } : {}),
+      ...echo,
     };
   }
   const message = parsed.data as Record<string, unknown>;
