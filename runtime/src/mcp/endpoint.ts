@@ -6,6 +6,7 @@ import type { ResourceUrls } from "./auth/protected-resource.ts";
 import type { Caller, MethodContext, RuntimeDeps } from "./context.ts";
 import { methodFor } from "./methods/index.ts";
 import { SERVER_CAPABILITIES } from "./methods/lifecycle.ts";
+import { recordRefusedCall } from "./methods/tools.ts";
 import {
   type Classified,
   classify,
@@ -128,6 +129,7 @@ export async function checkLimits(
   const { limits, logs } = context.deps;
   const check = await limits.check(server, caller, rpc.method);
   if (check.ok) return;
+  if (rpc.method === "tools/call") recordRefusedCall(context.deps, server, caller, rpc, "limit");
   logs.write(server.id, {
     level: "warning",
     source: "limit",

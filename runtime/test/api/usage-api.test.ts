@@ -93,19 +93,23 @@ const outcomes = (counts: Partial<Record<string, number>>) => ({
 
 /** What the API must say for `plan` (plus `slow` ok calls): each tool, its outcomes, in order of calls. */
 function expectReconciled(view: UsageView, plan: Plan, slow = 0): void {
-  const calls = plan.ok + plan.failing + plan.invalid + slow;
+  const calls = plan.ok + plan.failing + plan.invalid + plan.unknown + slow;
   expect(view.totals).toMatchObject({
     calls,
-    errors: plan.failing + plan.invalid,
-    outcomes: outcomes({ ok: plan.ok + slow, tool_error: plan.failing + plan.invalid }),
+    errors: plan.failing + plan.invalid + plan.unknown,
+    outcomes: outcomes({
+      ok: plan.ok + slow,
+      tool_error: plan.failing + plan.invalid,
+      protocol_error: plan.unknown,
+    }),
   });
   const tools = Object.fromEntries(view.tools.map((t) => [t.tool, { calls: t.calls, outcomes: t.outcomes }]));
   expect(tools).toEqual({
     echo: { calls: plan.ok + plan.invalid, outcomes: outcomes({ ok: plan.ok, tool_error: plan.invalid }) },
     fail: { calls: plan.failing, outcomes: outcomes({ tool_error: plan.failing }) },
     ...(slow ? { slow: { calls: slow, outcomes: outcomes({ ok: slow }) } } : {}),
-    // A call of a tool the server does not have is refused as a protocol error (-32602) before
-    // it reaches a tool: it is not metered (the MCP method handler records only calls of known tools).
+    // Calls of tools the server does not have: refused (-32602), counted under one label.
+    "(unknown)": { calls: plan.unknown, outcomes: outcomes({ protocol_error: plan.unknown }) },
   });
   expect(view.series.reduce((sum, step) => sum + step.calls, 0)).toBe(calls);
   expect(view.totals.bytesIn).toBeGreaterThan(0);
@@ -152,7 +156,7 @@ describe.each(databaseBackends())("the usage API on $name", (backend) => {
     // The recorder flushes every 5 s: wait for it, then the numbers must be exact.
     const view = await eventually(async () => {
       const response = await api.admin.get<UsageView>("servers/metered/usage");
-      return response.body.totals.calls >= 12 ? response.body : undefined;
+      return response.body.totals.calls >= 14 ? response.body : undefined;
     }, 15_000);
     expectReconciled(view, plan);
     expect(view).toMatchObject({ server: "metered", step: "1h" });

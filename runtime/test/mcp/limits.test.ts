@@ -219,7 +219,15 @@ describe("the monthly tool-call quota per org", () => {
       (await limitLines("metered", owner)).find((l) => (l.data as { limit?: string } | undefined)?.limit === "quota"),
     );
     expect(quotaLine).toMatchObject({ caller: "meter", message: expect.stringMatching(/^monthly quota exceeded/) });
-  });
+
+    // Usage counts the refused calls as `limit` (4 rate refusals + 1 quota), never run.
+    const usage = await eventually(async () => {
+      const view = (await owner.get("servers/metered/usage")).body;
+      return view.totals.calls >= 8 ? view : undefined;
+    }, 15_000);
+    expect(usage.totals).toMatchObject({ calls: 8, outcomes: { ok: 3, limit: 5 } });
+    expect(usage.tools.map((tool: { tool: string }) => tool.tool)).toEqual(["hello"]);
+  }, 30_000);
 });
 
 describe("the body size cap", () => {

@@ -2,8 +2,9 @@ import { SandboxError, type SandboxErrorCode } from "@isola/sandbox";
 import type { ManifestTool, UsageOutcome } from "@isola/schema";
 import { CallToolRequestSchema, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import type { Method, MethodContext } from "../context.ts";
-import { JSONRPC_ERRORS, JsonRpcError } from "../protocol/jsonrpc.ts";
+import type { Caller, Method, MethodContext, RuntimeDeps } from "../context.ts";
+import { JSONRPC_ERRORS, JsonRpcError, type JsonRpcRequest } from "../protocol/jsonrpc.ts";
+import type { ServerRecord } from "../server-directory.ts";
 import { LOG_LEVELS } from "../session-store.ts";
 import { pageOf } from "./pagination.ts";
 
@@ -100,19 +101,51 @@ function callHandlers(context: MethodContext, tool: string) {
   };
 }
 
+/**
+ * How usage names the tool of a call: the name when the server has that tool, else one fixed
+ * label, so that a client inventing names cannot fill the recorder with rows of its own.
+ */
+export const UNKNOWN_TOOL = "(unknown)";
+export function toolLabel(server: ServerRecord, name: unknown): string {
+  return server.version?.manifest.tools.some((tool) => tool.name === name) ? (name as string) : UNKNOWN_TOOL;
+}
+
+/** A tools/call refused before it reached the tool (bad params, unknown tool, a limit): counted, never run. */
+export function recordRefusedCall(
+  deps: Pick<RuntimeDeps, "usage">,
+  server: ServerRecord,
+  caller: Caller,
+  request: JsonRpcRequest,
+  outcome: UsageOutcome,
+): void {
+  deps.usage.record({
+    serverId: server.id,
+    orgId: server.orgId,
+    version: server.version?.number ?? 0,
+    tool: toolLabel(server, request.params?.name),
+    caller: caller.label,
+    outcome,
+    durationMs: 0,
+    bytesIn: Buffer.byteLength(JSON.stringify(request.params?.arguments ?? {})),
+    bytesOut: 0,
+    at: new Date(),
+  });
+}
+
 export const callTool: Method = async (context) => {
   const { deps, server, caller, request, signal } = context;
   const parsed = CallToolRequestSchema.safeParse(request);
-  if (!parsed.success)
+  const version = server.version;
+  const name = parsed.success ? parsed.data.params.name : undefined;
+  const tool = version?.manifest.tools.find((t) => t.name === name);
+  if (!parsed.success || !version || !tool || name === undefined) {
+    recordRefusedCall(deps, server, caller, request, "protocol_error");
     throw new JsonRpcError(
       JSONRPC_ERRORS.invalidParams,
-      "tools/call needs params.name (and params.arguments as an object)",
+      parsed.success ? `Unknown tool: ${name}` : "tools/call needs params.name (and params.arguments as an object)",
     );
-  const { name } = parsed.data.params;
+  }
   const args = parsed.data.params.arguments ?? {};
-  const version = server.version;
-  const tool = version?.manifest.tools.find((t) => t.name === name);
-  if (!version || !tool) throw new JsonRpcError(JSONRPC_ERRORS.invalidParams, `Unknown tool: ${name}`);
 
   const started = performance.now();
   const bytesIn = Buffer.byteLength(JSON.stringify(args));
