@@ -1,0 +1,191 @@
+// Every operation of /api/v1 (as the served OpenAPI document lists them) called by every kind of
+// caller: the four roles (tokens), the owner's browser session with its CSRF token, without one
+// and with another session's, nobody, the owner of another org (token and session), a revoked
+// and an expired token, an expired session. Each is allowed (the documented success status) or
+// refused exactly as documented (docs/API.md), with a problem the operation declares; refusals
+// write nothing.
+import { PROBLEMS, type ProblemCode, problemType } from "@isola/control";
+import type { OrgRole } from "@isola/schema";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Api, startApi } from "../support/api-harness.ts";
+import { databaseBackends } from "../support/backends.ts";
+import { changedTables, snapshot } from "./db-snapshot.ts";
+import { type Operation, roleMay, servedOperations } from "./operations.ts";
+import { memberOf, newOrg, type Person } from "./orgs-people.ts";
+import { BUILDERS, type Caller, type Sent, send, World } from "./route-requests.ts";
+
+type Kind = "role" | "session" | "no-csrf" | "anonymous" | "foreign" | "revoked" | "expired";
+type MatrixCaller = Caller & { kind: Kind; role?: OrgRole };
+type Outcome = { allowed: true } | { allowed: false; code: ProblemCode };
+
+/** The documented policy (docs/API.md, "Who may call what"), as a pure function of the operation and the caller. */
+function expectedOutcome(operation: Operation, caller: { kind: Kind; role?: OrgRole }): Outcome {
+  const allowed = { allowed: true } as const;
+  const refused = (code: ProblemCode) => ({ allowed: false, code }) as const;
+  if (operation.access === "public") return allowed;
+  if (caller.kind === "anonymous" || caller.kind === "revoked" || caller.kind === "expired")
+    return refused("unauthenticated");
+  if (caller.kind === "no-csrf" && operation.method !== "GET") return refused("csrf-failed");
+  if (operation.access === "signed-in") return allowed;
+  // Another org's resources answer as if they did not exist.
+  if (caller.kind === "foreign") return refused("not-found");
+  return roleMay(operation.access, caller.role ?? "owner") ? allowed : refused("forbidden");
+}
+
+describe("the expected outcome", () => {
+  const operation = (method: string, access: Operation["access"]) => ({ method, access }) as Operation;
+  const deploy = operation("POST", { permission: "servers:deploy", minimumRole: "member" });
+  it.each([
+    [deploy, { kind: "role", role: "member" }, { allowed: true }],
+    [deploy, { kind: "role", role: "viewer" }, { allowed: false, code: "forbidden" }],
+    [deploy, { kind: "foreign" }, { allowed: false, code: "not-found" }],
+    [deploy, { kind: "no-csrf" }, { allowed: false, code: "csrf-failed" }],
+    [deploy, { kind: "expired" }, { allowed: false, code: "unauthenticated" }],
+    [operation("GET", { permission: "servers:read", minimumRole: "viewer" }), { kind: "no-csrf" }, { allowed: true }],
+    [operation("GET", "signed-in"), { kind: "foreign" }, { allowed: true }],
+    [operation("POST", "signed-in"), { kind: "anonymous" }, { allowed: false, code: "unauthenticated" }],
+    [operation("POST", "public"), { kind: "revoked" }, { allowed: true }],
+  ] as const)("%#: %o for %o", (op, caller, outcome) => {
+    expect(expectedOutcome(op, caller)).toEqual(outcome);
+  });
+});
+
+describe.each(databaseBackends())("every route x every caller on $name", (backend) => {
+  let api: Api;
+  let world: World;
+  let operations: Operation[];
+  let callers: MatrixCaller[];
+
+  /** A token of `someone` in `org`, with its id (to revoke or expire it). */
+  async function token(someone: Person, org: string): Promise<{ id: string; headers: Record<string, string> }> {
+    const created = await someone.session.post("me/tokens", { name: world.unique("pat"), org });
+    if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+    return { id: created.body.id, headers: { authorization: `Bearer ${created.body.token}` } };
+  }
+
+  beforeAll(async () => {
+    api = await startApi(backend);
+    world = await World.create(api);
+    operations = await servedOperations(api);
+    const org = world.org;
+    const roles: MatrixCaller[] = [];
+    let owner: Person | undefined;
+    for (const role of ["owner", "admin", "member", "viewer"] as const) {
+      const person = await memberOf(api, org, role);
+      owner ??= person;
+      const { headers } = await token(person, org);
+      roles.push({ name: role, kind: "role", role, headers: async () => headers, ...identity(person, org) });
+    }
+    if (!owner) throw new Error("no owner");
+    const theOwner = owner;
+    const foreign = await newOrg(api, world.unique("elsewhere"));
+    const foreignToken = await token(foreign.owner, foreign.slug);
+    const revoked = await token(theOwner, org);
+    if ((await theOwner.session.delete(`me/tokens/${revoked.id}`)).status !== 204) throw new Error("revoke failed");
+    const expired = await token(theOwner, org);
+    await api.stores.db
+      .updateTable("personal_access_tokens")
+      .set({ expires_at: new Date(Date.now() - 60_000) })
+      .where("id", "=", expired.id)
+      .execute();
+    const session = (options: Parameters<World["session"]>[1]) => () => world.session(theOwner.userId, options);
+    callers = [
+      ...roles,
+      { name: "owner's browser session", kind: "session", headers: session({}), ...identity(theOwner, org) },
+      {
+        name: "owner's browser session without its CSRF token",
+        kind: "no-csrf",
+        headers: session({ csrf: "none" }),
+        ...identity(theOwner, org),
+      },
+      {
+        name: "owner's browser session with another session's CSRF token",
+        kind: "no-csrf",
+        headers: session({ csrf: "other" }),
+        ...identity(theOwner, org),
+      },
+      { name: "no credentials", kind: "anonymous", headers: async () => ({}) },
+      {
+        name: "owner of another org (token)",
+        kind: "foreign",
+        headers: async () => foreignToken.headers,
+        ...identity(foreign.owner, foreign.slug),
+      },
+      {
+        name: "owner of another org (browser session)",
+        kind: "foreign",
+        headers: () => world.session(foreign.owner.userId),
+        ...identity(foreign.owner, foreign.slug),
+      },
+      { name: "revoked token", kind: "revoked", headers: async () => revoked.headers, ...identity(theOwner, org) },
+      { name: "expired token", kind: "expired", headers: async () => expired.headers, ...identity(theOwner, org) },
+      {
+        name: "expired browser session",
+        kind: "expired",
+        headers: session({ expired: true }),
+        ...identity(theOwner, org),
+      },
+    ];
+  }, 60_000);
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it("has a request builder for every operation the OpenAPI document lists, and none for one it does not", () => {
+    const served = operations.map((operation) => operation.key).sort();
+    expect(
+      served.filter((key) => !(key in BUILDERS)),
+      "operations without a builder in route-requests.ts",
+    ).toEqual([]);
+    expect(
+      Object.keys(BUILDERS).filter((key) => !served.includes(key)),
+      "builders of operations not served",
+    ).toEqual([]);
+  });
+
+  it.each(Object.keys(BUILDERS))("%s", async (key) => {
+    const operation = operations.find((candidate) => candidate.key === key);
+    const build = BUILDERS[key];
+    if (!operation || !build) throw new Error(`${key} is not in the OpenAPI document`);
+    // Every caller's request first (their fixtures are writes), then the refusals between two
+    // fingerprints of the database, then the calls that are allowed.
+    const calls = [];
+    for (const caller of callers) {
+      const request = await build(world, caller);
+      calls.push({ caller, expected: expectedOutcome(operation, caller), request, headers: await caller.headers() });
+    }
+    const mismatches: string[] = [];
+    const said = (caller: Caller, response: Sent) =>
+      `${caller.name}: ${response.status} ${JSON.stringify(response.body)?.slice(0, 300)}`;
+    const before = await snapshot(api.stores.db);
+    for (const { caller, expected, request, headers } of calls) {
+      if (expected.allowed) continue;
+      const response = await send(api, operation.method, request, headers);
+      const { status } = PROBLEMS[expected.code];
+      const type = problemType(expected.code);
+      if (response.status !== status || response.body?.type !== type)
+        mismatches.push(`expected ${status} ${expected.code}; ${said(caller, response)}`);
+      else if (!String(response.headers["content-type"]).startsWith("application/problem+json"))
+        mismatches.push(`not problem+json; ${said(caller, response)}`);
+      else if (!operation.problems.includes(type))
+        mismatches.push(`${type} is not declared in OpenAPI; ${said(caller, response)}`);
+    }
+    const changed = changedTables(before, await snapshot(api.stores.db));
+    if (changed.length > 0) mismatches.push(`refused calls wrote to ${changed.join(", ")}`);
+    for (const { caller, expected, request, headers } of calls) {
+      if (!expected.allowed) continue;
+      const response = await send(api, operation.method, request, headers);
+      if (response.status !== operation.success)
+        mismatches.push(`expected ${operation.success}; ${said(caller, response)}`);
+      // What another org's member may call must not show org A's servers.
+      if (caller.kind === "foreign" && JSON.stringify(response.body ?? "").includes(world.shared))
+        mismatches.push(`leaked ${world.shared}; ${said(caller, response)}`);
+    }
+    expect(mismatches).toEqual([]);
+  });
+});
+
+function identity(person: Person, org: string) {
+  return { userId: person.userId, email: person.email, org };
+}
