@@ -2,7 +2,7 @@
 
 export { PERMISSIONS, type Permission } from "./auth/rbac.ts";
 export type { ControlDeps } from "./deps.ts";
-export { PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
+export { apiUrlErrors, PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
 export { type VerifiedApiKey, verifyApiKey } from "./keys/verify.ts";
 export { controlPlugin } from "./plugin.ts";
 export {

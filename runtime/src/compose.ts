@@ -1,9 +1,11 @@
-import { controlPlugin, createSecretVault, loadSecretKey, verifyApiKey } from "@isola/control";
+import { apiUrlErrors, controlPlugin, createSecretVault, loadSecretKey, verifyApiKey } from "@isola/control";
 import { compileServer, SandboxSupervisor } from "@isola/sandbox";
 import { type Config, ServerLogs } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import type { ReadinessDetails } from "./http/health.ts";
+import type { UrlErrorAnswer } from "./http/url-errors.ts";
+import { mcpUrlErrors } from "./mcp/plugin.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
 import type { Composition } from "./process/start.ts";
 import type { Stores } from "./stores/open-stores.ts";
@@ -42,6 +44,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   const mounted: string[] = [];
   const closers: (() => Promise<void>)[] = [];
   const readiness: ReadinessDetails = {};
+  const urlErrors: UrlErrorAnswer[] = [];
   if (roles.has("control")) {
     plugins.push(
       controlPlugin({
@@ -53,6 +56,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       }),
     );
     mounted.push("control");
+    urlErrors.push(apiUrlErrors);
   }
   if (roles.has("runtime")) {
     const vault = createSecretVault({ db: stores.db, key: secretKey });
@@ -68,6 +72,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     });
     plugins.push(runtime.plugin);
     mounted.push("runtime");
+    urlErrors.push(mcpUrlErrors);
     readiness.limits = () => runtime.limits.status();
     closers.push(runtime.close);
   }
@@ -75,6 +80,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     plugins,
     mounted,
     readiness,
+    urlErrors,
     close: async () => {
       for (const close of closers) await close();
       await sandbox.close();

@@ -66,3 +66,12 @@ export class Problem extends Error {
 
 export const problem = (code: ProblemCode, detail: string, extra?: Record<string, unknown>) =>
   new Problem(code, detail, extra);
+
+/** The API's answer to a URL the router could not match (bad encoding, an over-long segment). */
+export const apiUrlErrors = {
+  matches: (path: string) => path.startsWith("/api/"),
+  answer: (message: string, path: string) => ({
+    contentType: "application/problem+json",
+    body: problem("invalid-request", message).body(path),
+  }),
+};

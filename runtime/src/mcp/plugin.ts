@@ -21,6 +21,15 @@ const BODY_LIMIT = 1024 * 1024;
 
 type Handler = typeof handlePost;
 
+/** The endpoints' answer to a URL the router could not match: a JSON-RPC error, like every other refusal. */
+export const mcpUrlErrors = {
+  matches: (path: string) => /\/(mcp|sse|messages)$/.test(path),
+  answer: (message: string) => ({
+    contentType: "application/json",
+    body: errorResponse(undefined, JSONRPC_ERRORS.invalidRequest, message),
+  }),
+};
+
 function refuse(reply: FastifyReply, refusal: EndpointRefusal) {
   return reply
     .code(refusal.status)

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "../http/app.ts";
 import type { ReadinessDetails } from "../http/health.ts";
+import type { UrlErrorAnswer } from "../http/url-errors.ts";
 import { openStores, type Stores } from "../stores/open-stores.ts";
 
 /** What the composition root builds once the stores are open: the roles' plugins and what they need. */
@@ -12,6 +13,8 @@ export interface Composition {
   mounted: string[];
   /** What the roles report in /readyz `details` (the runtime's limits). */
   readiness?: ReadinessDetails;
+  /** How each role answers URLs the router cannot match. */
+  urlErrors?: UrlErrorAnswer[];
   /** Closes what the composition started (sandbox shards), after the server stopped. */
   close(): Promise<void>;
 }
@@ -37,7 +40,13 @@ export async function startIsola(config: Config, logger: Logger, compose: Compos
   let composition: Composition | undefined;
   try {
     composition = await compose(config, stores, logger);
-    app = await buildApp({ stores, logger, plugins: composition.plugins, readiness: composition.readiness });
+    app = await buildApp({
+      stores,
+      logger,
+      plugins: composition.plugins,
+      readiness: composition.readiness,
+      urlErrors: composition.urlErrors,
+    });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     await composition?.close();

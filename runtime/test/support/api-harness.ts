@@ -131,6 +131,7 @@ export async function startApi(
       logger,
       plugins: [...(options.plugins ?? []), ...composition.plugins],
       readiness: composition.readiness,
+      urlErrors: composition.urlErrors,
     });
     if (port) await app.listen({ port, host: "127.0.0.1" });
     else await app.ready();

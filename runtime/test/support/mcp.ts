@@ -219,7 +219,7 @@ export async function startRuntimeNode(
   const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(line) });
   const stores: Stores = { db: api.stores.db, dbKind: api.stores.dbKind, bus, close: async () => {} };
   const composition = await composeRoles(config, stores, logger);
-  const app = await buildApp({ stores, logger, plugins: composition.plugins });
+  const app = await buildApp({ stores, logger, plugins: composition.plugins, urlErrors: composition.urlErrors });
   await app.listen({ port, host: "127.0.0.1" });
   return {
     url: config.publicUrl,
