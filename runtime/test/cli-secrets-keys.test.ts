@@ -44,7 +44,7 @@ describe("isola secrets", () => {
     const before = await run(["secrets", "ls", "weather", "--json"]);
     expect(before.status).toBe(0);
     expect(secretList.parse(JSON.parse(before.stdout)).items).toEqual([
-      { name: "WEATHER_KEY", declared: true, set: false, updatedAt: null },
+      { name: "WEATHER_KEY", declared: true, set: false, updatedAt: null, revision: null },
     ]);
 
     const set = await run(["secrets", "set", "weather", "WEATHER_KEY"], `${SECRET_VALUE}\n`);

@@ -2,6 +2,7 @@ import { createdToken, createTokenBody, tokenView } from "@isola/schema";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.ts";
+import type { Actor } from "../auth/actor.ts";
 import { requireActor } from "../auth/authorize.ts";
 import { newToken } from "../auth/secrets-at-rest.ts";
 import type { ControlDeps } from "../deps.ts";
@@ -33,8 +34,9 @@ const toTokenView = (row: TokenRow) => ({
 /** Personal access tokens: for the API and the CLI, scoped to one org, shown once, stored hashed. */
 export function tokenRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db } = deps;
-  const tokens = (userId: string) =>
-    db
+  /** The caller's tokens; a token sees and revokes only its own org's, like everything else it does. */
+  const tokens = (actor: Actor) => {
+    const query = db
       .selectFrom("personal_access_tokens as t")
       .innerJoin("orgs as o", "o.id", "t.org_id")
       .select([
@@ -48,7 +50,9 @@ export function tokenRoutes(app: FastifyInstance, context: RouteContext, deps: C
         "o.slug as org_slug",
         "t.org_id",
       ])
-      .where("t.user_id", "=", userId);
+      .where("t.user_id", "=", actor.userId);
+    return actor.via === "token" ? query.where("t.org_id", "=", actor.orgId) : query;
+  };
 
   addRoute(app, context, {
     method: "POST",
@@ -118,7 +122,7 @@ export function tokenRoutes(app: FastifyInstance, context: RouteContext, deps: C
     response: z.object({ items: z.array(tokenView) }),
     async handler({ request }) {
       const actor = requireActor(request);
-      const rows = await tokens(actor.userId).orderBy("t.created_at", "desc").execute();
+      const rows = await tokens(actor).orderBy("t.created_at", "desc").execute();
       return { items: rows.map(toTokenView) };
     },
   });
@@ -136,7 +140,7 @@ export function tokenRoutes(app: FastifyInstance, context: RouteContext, deps: C
     problems: ["not-found"],
     async handler({ params, request }) {
       const actor = requireActor(request);
-      const row = await tokens(actor.userId).where("t.id", "=", params.id).executeTakeFirst();
+      const row = await tokens(actor).where("t.id", "=", params.id).executeTakeFirst();
       if (!row) throw problem("not-found", "you have no token with that id");
       await db.transaction().execute(async (trx) => {
         await trx

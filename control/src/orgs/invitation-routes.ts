@@ -166,7 +166,8 @@ export function invitationRoutes(app: FastifyInstance, context: RouteContext, de
     method: "POST",
     url: "/invitations/accept",
     operationId: "acceptInvitation",
-    summary: "Join an org with an invitation's token (it must be for your email address)",
+    summary:
+      "Join an org with an invitation's token (it must be for your email address; signed in, not with a personal access token)",
     tag: "orgs",
     access: "signed-in",
     body: acceptInvitationBody,
@@ -189,6 +190,13 @@ export function invitationRoutes(app: FastifyInstance, context: RouteContext, de
         if (invitation.accepted_at) throw problem("not-found", "this invitation was already used; ask for a new one");
         if (invitation.expires_at <= now())
           throw problem("not-found", "this invitation has expired; ask for a new one");
+        // A token acts in its own org only: a leaked one must not carry its holder into another org.
+        if (actor.via === "token" && actor.orgId !== invitation.org_id) {
+          throw problem(
+            "forbidden",
+            "a personal access token acts only in its own org and cannot join another; accept the invitation signed in",
+          );
+        }
         if (invitation.email.toLowerCase() !== actor.email.toLowerCase()) {
           throw problem("forbidden", "this invitation is for another email address; sign in with that account");
         }

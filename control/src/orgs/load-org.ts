@@ -10,6 +10,8 @@ export interface LoadedOrg {
   slug: string;
   name: string;
   plan_id: string | null;
+  /** What its ETag names. */
+  revision: number;
   /** The caller's role in it. */
   role: OrgRole;
 }
@@ -24,7 +26,7 @@ export async function loadOrg(
   const notFound = `no org called ${slug}`;
   const org = await db
     .selectFrom("orgs")
-    .select(["id", "slug", "name", "plan_id"])
+    .select(["id", "slug", "name", "plan_id", "revision"])
     .where("slug", "=", slug)
     .executeTakeFirst();
   if (!org) throw problem("not-found", notFound);

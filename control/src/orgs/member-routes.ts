@@ -1,10 +1,11 @@
 import { type Database, memberView, type OrgRole, orgParams, updateMemberBody } from "@isola/schema";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.ts";
 import { requireActor } from "../auth/authorize.ts";
 import type { ControlDeps } from "../deps.ts";
+import { changedSince, etagOf, revisionFromIfMatch } from "../http/etag.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
 import { loadOrg } from "./load-org.ts";
@@ -16,7 +17,7 @@ const members = (db: Kysely<Database>, orgId: string) =>
   db
     .selectFrom("memberships as m")
     .innerJoin("users as u", "u.id", "m.user_id")
-    .select(["m.user_id", "u.email", "u.display_name", "m.role", "m.created_at"])
+    .select(["m.user_id", "u.email", "u.display_name", "m.role", "m.revision", "m.created_at"])
     .where("m.org_id", "=", orgId);
 
 const toMemberView = (row: {
@@ -24,6 +25,7 @@ const toMemberView = (row: {
   email: string;
   display_name: string | null;
   role: OrgRole;
+  revision: number;
   created_at: Date;
 }) => ({
   userId: row.user_id,
@@ -31,7 +33,10 @@ const toMemberView = (row: {
   name: row.display_name,
   role: row.role,
   joinedAt: row.created_at.toISOString(),
+  revision: row.revision,
 });
+
+const NO_SUCH_MEMBER = "no such member in this org";
 
 function raise(refusal: Refusal): void {
   if (refusal) throw problem(refusal.code, refusal.detail);
@@ -46,7 +51,7 @@ async function lockedState(trx: Kysely<Database>, request: FastifyRequest, orgId
   const roles = await trx.selectFrom("memberships").select(["user_id", "role"]).where("org_id", "=", orgId).execute();
   const actorRole = roles.find((row) => row.user_id === requireActor(request).userId)?.role;
   const target = await members(trx, orgId).where("m.user_id", "=", userId).executeTakeFirst();
-  if (!actorRole || !target) throw problem("not-found", "no such member in this org");
+  if (!actorRole || !target) throw problem("not-found", NO_SUCH_MEMBER);
   return { actorRole, target, owners: roles.filter((row) => row.role === "owner").length };
 }
 
@@ -58,7 +63,7 @@ export function memberRoutes(app: FastifyInstance, context: RouteContext, deps: 
     method: "GET",
     url: "/orgs/:org/members",
     operationId: "listMembers",
-    summary: "An org's members and their roles, oldest first",
+    summary: "An org's members and their roles, oldest first (each with its revision, for If-Match)",
     tag: "orgs",
     access: "members:read",
     params: orgParams,
@@ -73,29 +78,56 @@ export function memberRoutes(app: FastifyInstance, context: RouteContext, deps: 
   });
 
   addRoute(app, context, {
+    method: "GET",
+    url: "/orgs/:org/members/:userId",
+    operationId: "getMember",
+    summary: "A member and their role (ETag for updates)",
+    tag: "orgs",
+    access: "members:read",
+    params: memberParams,
+    status: 200,
+    response: memberView,
+    problems: ["not-found"],
+    async handler({ params, request, reply }) {
+      const org = await loadOrg(db, request, params.org, "members:read");
+      const row = await members(db, org.id).where("m.user_id", "=", params.userId).executeTakeFirst();
+      if (!row) throw problem("not-found", NO_SUCH_MEMBER);
+      reply.header("etag", etagOf(row.revision));
+      return toMemberView(row);
+    },
+  });
+
+  addRoute(app, context, {
     method: "PATCH",
     url: "/orgs/:org/members/:userId",
     operationId: "updateMember",
-    summary: "Change a member's role (only owners make or change owners; the last owner stays)",
+    summary: "Change a member's role (If-Match required; only owners make or change owners; the last owner stays)",
     tag: "orgs",
     access: "members:manage",
     params: memberParams,
     body: updateMemberBody,
     status: 200,
     response: memberView,
-    problems: ["not-found", "forbidden", "conflict"],
-    async handler({ params, body, request }) {
+    problems: ["not-found", "forbidden", "conflict", "precondition-failed", "precondition-required"],
+    async handler({ params, body, request, reply }) {
       const org = await loadOrg(db, request, params.org, "members:manage");
-      return db.transaction().execute(async (trx) => {
+      const updated = await db.transaction().execute(async (trx) => {
         const { actorRole, target, owners } = await lockedState(trx, request, org.id, params.userId);
+        const expected = revisionFromIfMatch(request.headers["if-match"]);
+        const stale = changedSince(`the member ${target.email}`, expected);
+        // Under the org's lock every role change is serialised: the row read is the row updated.
+        if (target.revision !== expected) throw stale;
         raise(refuseRoleChange(actorRole, target.role, body.role, owners));
-        if (target.role === body.role) return toMemberView(target);
-        await trx
+        if (target.role === body.role) return target;
+        const row = await trx
           .updateTable("memberships")
-          .set({ role: body.role })
+          .set({ role: body.role, revision: sql<number>`revision + 1` })
           .where("org_id", "=", org.id)
           .where("user_id", "=", params.userId)
-          .execute();
+          .where("revision", "=", expected)
+          .returning(["role", "revision"])
+          .executeTakeFirst();
+        if (!row) throw stale;
         await recordAudit(trx, request, {
           orgId: org.id,
           action: "member.role",
@@ -103,8 +135,10 @@ export function memberRoutes(app: FastifyInstance, context: RouteContext, deps: 
           targetId: params.userId,
           detail: { email: target.email, from: target.role, to: body.role },
         });
-        return toMemberView({ ...target, role: body.role });
+        return { ...target, ...row };
       });
+      reply.header("etag", etagOf(updated.revision));
+      return toMemberView(updated);
     },
   });
 

@@ -1,8 +1,10 @@
 import { orgParams, orgView, planView, updateOrgBody } from "@isola/schema";
 import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.ts";
 import type { ControlDeps } from "../deps.ts";
+import { changedSince, etagOf, revisionFromIfMatch } from "../http/etag.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
 import { type LoadedOrg, loadOrg } from "./load-org.ts";
 import { toPlanView } from "./plans.ts";
@@ -25,22 +27,31 @@ export function orgRoutes(app: FastifyInstance, context: RouteContext, deps: Con
       .select((eb) => eb.fn.countAll<string>().as("count"))
       .where("org_id", "=", org.id)
       .executeTakeFirstOrThrow();
-    return { slug: org.slug, name: org.name, role: org.role, plan: toPlanView(plan), servers: Number(count) };
+    return {
+      slug: org.slug,
+      name: org.name,
+      role: org.role,
+      plan: toPlanView(plan),
+      servers: Number(count),
+      revision: org.revision,
+    };
   }
 
   addRoute(app, context, {
     method: "GET",
     url: "/orgs/:org",
     operationId: "getOrg",
-    summary: "An org: your role in it, its plan, how many servers it has",
+    summary: "An org: your role in it, its plan, how many servers it has (ETag for updates)",
     tag: "orgs",
     access: "org:read",
     params: orgParams,
     status: 200,
     response: orgView,
     problems: ["not-found"],
-    async handler({ params, request }) {
-      return view(await loadOrg(db, request, params.org, "org:read"));
+    async handler({ params, request, reply }) {
+      const org = await loadOrg(db, request, params.org, "org:read");
+      reply.header("etag", etagOf(org.revision));
+      return view(org);
     },
   });
 
@@ -48,27 +59,44 @@ export function orgRoutes(app: FastifyInstance, context: RouteContext, deps: Con
     method: "PATCH",
     url: "/orgs/:org",
     operationId: "updateOrg",
-    summary: "Rename an org (its slug stays)",
+    summary: "Rename an org (its slug stays; If-Match required)",
     tag: "orgs",
     access: "org:update",
     params: orgParams,
     body: updateOrgBody,
     status: 200,
     response: orgView,
-    problems: ["not-found", "forbidden"],
-    async handler({ params, body, request }) {
+    problems: ["not-found", "forbidden", "precondition-failed", "precondition-required"],
+    async handler({ params, body, request, reply }) {
       const org = await loadOrg(db, request, params.org, "org:update");
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable("orgs").set({ name: body.name }).where("id", "=", org.id).execute();
+      const expected = revisionFromIfMatch(request.headers["if-match"]);
+      const updated = await db.transaction().execute(async (trx) => {
+        // The row lock makes the name read here the one the update replaces (for the audit).
+        const before = await trx
+          .selectFrom("orgs")
+          .select("name")
+          .where("id", "=", org.id)
+          .forUpdate()
+          .executeTakeFirstOrThrow();
+        const row = await trx
+          .updateTable("orgs")
+          .set({ name: body.name, revision: sql<number>`revision + 1` })
+          .where("id", "=", org.id)
+          .where("revision", "=", expected)
+          .returning(["name", "revision"])
+          .executeTakeFirst();
+        if (!row) throw changedSince(`the org ${org.slug}`, expected);
         await recordAudit(trx, request, {
           orgId: org.id,
           action: "org.update",
           targetType: "org",
           targetId: org.id,
-          detail: { name: { from: org.name, to: body.name } },
+          detail: { name: { from: before.name, to: body.name } },
         });
+        return row;
       });
-      return view({ ...org, name: body.name });
+      reply.header("etag", etagOf(updated.revision));
+      return view({ ...org, ...updated });
     },
   });
 

@@ -12,6 +12,7 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.ts";
 import type { ControlDeps } from "../deps.ts";
+import { changedSince, etagOf, revisionFromOptionalIfMatch } from "../http/etag.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
 import { announce, loadServer, type ServerWithOrg } from "../servers/load.ts";
@@ -34,6 +35,21 @@ async function declaredSecrets(db: Kysely<Database>, server: ServerWithOrg): Pro
   return row?.manifest.secrets ?? [];
 }
 
+/** Why a conditional set found nothing to replace: the value moved on, or there is none. */
+async function staleSecret(db: Kysely<Database>, server: ServerWithOrg, name: string, revision: number) {
+  const stored = await db
+    .selectFrom("secrets")
+    .select("name")
+    .where("server_id", "=", server.id)
+    .where("name", "=", name)
+    .executeTakeFirst();
+  if (stored) return changedSince(`the secret ${name}`, revision);
+  return problem(
+    "precondition-failed",
+    `${server.slug} has no secret ${name} to match If-Match; send no If-Match to create it`,
+  );
+}
+
 /**
  * Per-server secrets, write-only: values go in through PUT and out only to the runtime
  * (vault.envFor). Responses, audit entries and announcements carry names, never values.
@@ -52,16 +68,19 @@ export function secretRoutes(app: FastifyInstance, context: RouteContext, deps: 
     method: "PUT",
     url: "/servers/:slug/secrets/:name",
     operationId: "setSecret",
-    summary: "Set a secret (creates or replaces); the value is never returned",
+    summary: "Set a secret (creates or replaces; If-Match optional); the value is never returned",
     tag: "secrets",
     access: "secrets:write",
     params: nameParams,
     body: setSecretBody,
     status: 200,
     response: secretSetView,
-    problems: ["not-found", "forbidden", "conflict", "payload-too-large"],
-    async handler({ params, body, request }) {
+    problems: ["not-found", "forbidden", "conflict", "payload-too-large", "precondition-failed"],
+    async handler({ params, body, request, reply }) {
       const server = await loadServer(db, request, params.slug, "secrets:write");
+      // Optional: a value cannot be read back, so a blind set loses no edit it could have merged.
+      // With If-Match, only the value at that revision is replaced (and nothing is created).
+      const expected = revisionFromOptionalIfMatch(request.headers["if-match"]);
       const saved = await db.transaction().execute(async (trx) => {
         // Serialises writes to one server's secrets, so that two at once cannot pass the limit.
         const locked = await trx.selectFrom("servers").select("id").where("id", "=", server.id).forUpdate().execute();
@@ -75,7 +94,11 @@ export function secretRoutes(app: FastifyInstance, context: RouteContext, deps: 
         if (Number(count) >= MAX_SECRETS_PER_SERVER) {
           throw problem("conflict", `a server holds at most ${MAX_SECRETS_PER_SERVER} secrets; delete one first`);
         }
-        const row = await vault.set(server.id, params.name, body.value, trx);
+        const row =
+          expected === undefined
+            ? await vault.set(server.id, params.name, body.value, trx)
+            : await vault.replace(server.id, params.name, body.value, expected, trx);
+        if (!row) throw await staleSecret(trx, server, params.name, expected ?? 0);
         await recordAudit(trx, request, {
           orgId: server.org_id,
           action: "secret.set",
@@ -86,7 +109,8 @@ export function secretRoutes(app: FastifyInstance, context: RouteContext, deps: 
         return row;
       });
       await announce(bus, changed(server), request);
-      return { name: saved.name, updatedAt: saved.updatedAt.toISOString() };
+      reply.header("etag", etagOf(saved.revision));
+      return { name: saved.name, updatedAt: saved.updatedAt.toISOString(), revision: saved.revision };
     },
   });
 
@@ -110,10 +134,11 @@ export function secretRoutes(app: FastifyInstance, context: RouteContext, deps: 
         set: true,
         declared: wanted.has(secret.name),
         updatedAt: secret.updatedAt.toISOString(),
+        revision: secret.revision,
       }));
       const set = new Set(stored.map((secret) => secret.name));
       for (const name of wanted) {
-        if (!set.has(name)) items.push({ name, set: false, declared: true, updatedAt: null });
+        if (!set.has(name)) items.push({ name, set: false, declared: true, updatedAt: null, revision: null });
       }
       items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return { items };

@@ -32,13 +32,28 @@ export function openSecret(key: SecretKey, row: Sealed & { server_id: string; na
   }
 }
 
+/** What the API may say about a stored secret: never its value. */
+export interface StoredSecret {
+  name: string;
+  updatedAt: Date;
+  revision: number;
+}
+
+const toStored = (row: { name: string; updated_at: Date; revision: number }): StoredSecret => ({
+  name: row.name,
+  updatedAt: row.updated_at,
+  revision: row.revision,
+});
+
 export interface SecretVault {
   /** The fingerprint of the key this vault encrypts with. */
   readonly keyId: string;
   /** Creates or replaces; pass `db` to act inside a transaction. */
-  set(serverId: string, name: string, value: string, db?: Db): Promise<{ name: string; updatedAt: Date }>;
-  /** The server's secret names with their updated-at, by name. Never values. */
-  names(serverId: string, db?: Db): Promise<{ name: string; updatedAt: Date }[]>;
+  set(serverId: string, name: string, value: string, db?: Db): Promise<StoredSecret>;
+  /** Replaces the value only if it is still at `revision`: null when it moved on or is not set. */
+  replace(serverId: string, name: string, value: string, revision: number, db?: Db): Promise<StoredSecret | null>;
+  /** The server's secret names with their updated-at and revision, by name. Never values. */
+  names(serverId: string, db?: Db): Promise<StoredSecret[]>;
   /** Whether there was one to delete. */
   delete(serverId: string, name: string, db?: Db): Promise<boolean>;
   /** Every secret of the server, decrypted: what its tool code reads as `env`. The runtime's path. */
@@ -56,21 +71,41 @@ export function createSecretVault({ db, key }: { db: Db; key: SecretKey }): Secr
         .insertInto("secrets")
         .values({ server_id: serverId, name, ...sealed })
         .onConflict((conflict) =>
-          conflict.columns(["server_id", "name"]).doUpdateSet({ ...sealed, updated_at: sql<Date>`now()` }),
+          conflict.columns(["server_id", "name"]).doUpdateSet({
+            ...sealed,
+            revision: sql<number>`secrets.revision + 1`,
+            updated_at: sql<Date>`now()`,
+          }),
         )
-        .returning(["name", "updated_at"])
+        .returning(["name", "updated_at", "revision"])
         .executeTakeFirstOrThrow();
-      return { name: row.name, updatedAt: row.updated_at };
+      return toStored(row);
+    },
+
+    async replace(serverId, name, value, revision, executor = db) {
+      const row = await executor
+        .updateTable("secrets")
+        .set({
+          ...sealSecret(key, serverId, name, value),
+          revision: sql<number>`revision + 1`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where("server_id", "=", serverId)
+        .where("name", "=", name)
+        .where("revision", "=", revision)
+        .returning(["name", "updated_at", "revision"])
+        .executeTakeFirst();
+      return row ? toStored(row) : null;
     },
 
     async names(serverId, executor = db) {
       const rows = await executor
         .selectFrom("secrets")
-        .select(["name", "updated_at"])
+        .select(["name", "updated_at", "revision"])
         .where("server_id", "=", serverId)
         .orderBy("name")
         .execute();
-      return rows.map((row) => ({ name: row.name, updatedAt: row.updated_at }));
+      return rows.map(toStored);
     },
 
     async delete(serverId, name, executor = db) {

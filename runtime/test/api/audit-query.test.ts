@@ -25,7 +25,8 @@ describe.each(databaseBackends())("the audit log API on $name", (backend) => {
     await token.post("servers", { slug: "audited-b", name: "B", authMode: "public" });
     await owner.session.post("servers/audited-a/keys", { name: "k" });
     await owner.session.delete("servers/audited-b");
-    await owner.session.patch(`orgs/${org}`, { name: "Audited Inc" });
+    const { etag } = (await owner.session.get(`orgs/${org}`)).headers;
+    await owner.session.patch(`orgs/${org}`, { name: "Audited Inc" }, { "if-match": String(etag) });
     const orgRow = await api.stores.db
       .selectFrom("orgs")
       .select("id")

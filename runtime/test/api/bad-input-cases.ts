@@ -35,6 +35,36 @@ const headers = (extra: Record<string, string>) => async (_w: World, valid: Rout
   headers: { ...valid.headers, ...extra },
 });
 
+/** The If-Match cases of an update: none (428), one the API never gave out and, after the valid request was sent once, a stale one (412). */
+function ifMatchCases(op: string, stale: RegExp): BadCase[] {
+  return [
+    {
+      op,
+      name: "no If-Match",
+      request: async (_w, valid) => ({ ...valid, headers: {} }),
+      code: "precondition-required",
+      detail: /send If-Match with the ETag from your last read/,
+    },
+    {
+      op,
+      name: "an If-Match this API never gave out",
+      request: headers({ "if-match": '"r99999999999"' }),
+      code: "precondition-failed",
+      detail: /If-Match does not hold an ETag this API gave out/,
+    },
+    {
+      op,
+      name: "a stale If-Match (the valid request was sent once already)",
+      request: async (w, valid, caller) => {
+        await w.ok(send(w.api, "PATCH", valid, await caller.headers()), 200);
+        return valid;
+      },
+      code: "precondition-failed",
+      detail: stale,
+    },
+  ];
+}
+
 /** Sends the valid request once with an Idempotency-Key; the case then reuses the key. */
 async function usedKey(w: World, valid: RouteRequest, caller: Caller, method = "POST"): Promise<string> {
   const key = `key-${randomBytes(6).toString("hex")}`;
@@ -434,6 +464,35 @@ export const CASES: BadCase[] = [
   },
   {
     op: "PUT /servers/{slug}/secrets/{name}",
+    name: "an If-Match of a value replaced since",
+    request: async (w, valid, caller) => {
+      const first = await w.ok(send(w.api, "PUT", valid, await caller.headers()), 200);
+      await w.ok(send(w.api, "PUT", valid, await caller.headers()), 200);
+      return { ...valid, headers: { "if-match": String(first.headers.etag) } };
+    },
+    code: "precondition-failed",
+    detail: /the secret API_TOKEN changed since revision \d+; read it again/,
+  },
+  {
+    op: "PUT /servers/{slug}/secrets/{name}",
+    name: "an If-Match for a secret that is not set",
+    request: async (w) => ({
+      url: `servers/${w.shared}/secrets/NEVER_SET`,
+      body: { value: "x" },
+      headers: { "if-match": '"r1"' },
+    }),
+    code: "precondition-failed",
+    detail: /shared-hello has no secret NEVER_SET to match If-Match/,
+  },
+  {
+    op: "PUT /servers/{slug}/secrets/{name}",
+    name: "an If-Match this API never gave out",
+    request: headers({ "if-match": "*" }),
+    code: "precondition-failed",
+    detail: /If-Match does not hold an ETag this API gave out/,
+  },
+  {
+    op: "PUT /servers/{slug}/secrets/{name}",
     name: "a 101st secret",
     request: async (w) => {
       const slug = await w.server("draft");
@@ -493,13 +552,21 @@ export const CASES: BadCase[] = [
     code: "invalid-request",
     detail: nulDetail,
   },
+  ...ifMatchCases("PATCH /orgs/{org}", /the org [a-z0-9-]+ changed since revision \d+; read it again/),
   {
     op: "PATCH /orgs/{org}/members/{userId}",
     name: "demoting the last owner",
-    request: async (w, _valid, caller) => ({ url: `orgs/${w.org}/members/${caller.userId}`, body: { role: "admin" } }),
+    request: async (w, _valid, caller) => {
+      const url = `orgs/${w.org}/members/${caller.userId}`;
+      return { url, body: { role: "admin" }, headers: { "if-match": await w.etagAt(url) } };
+    },
     code: "conflict",
     detail: /last owner/,
   },
+  ...ifMatchCases(
+    "PATCH /orgs/{org}/members/{userId}",
+    /the member p-[0-9a-f]+@example\.com changed since revision \d+; read it again/,
+  ),
   {
     op: "PATCH /orgs/{org}/members/{userId}",
     name: "a role that does not exist",
@@ -535,6 +602,17 @@ export const CASES: BadCase[] = [
     request: body({ token: "isola_inv_neverissued" }),
     code: "not-found",
     detail: /this invitation link is not valid/,
+  },
+  {
+    op: "POST /invitations/accept",
+    name: "a personal access token (it acts in its own org only)",
+    request: async (w, _valid, caller) => ({
+      url: "invitations/accept",
+      body: { token: (await w.invitationFor(caller.email as string)).token },
+      headers: { authorization: `Bearer ${w.api.adminToken}` },
+    }),
+    code: "forbidden",
+    detail: /a personal access token acts only in its own org and cannot join another; accept the invitation signed in/,
   },
   {
     op: "POST /invitations/accept",

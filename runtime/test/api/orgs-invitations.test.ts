@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Api } from "../support/api-harness.ts";
 import { startApi } from "../support/api-harness.ts";
 import { databaseBackends } from "../support/backends.ts";
-import { memberOf, newOrg, type Person, person } from "./orgs-people.ts";
+import { memberOf, newOrg, type Person, person, tokenIn } from "./orgs-people.ts";
 
 const tokenOf = (link: string) => link.split("/invitations/")[1] as string;
 
@@ -94,6 +94,28 @@ describe.each(databaseBackends())("invitations on $name", (backend) => {
     expect(refused.body.detail).not.toContain("right@example.com");
     const right = await person(api, "right@example.com");
     expect((await right.session.post("invitations/accept", { token: tokenOf(link) })).status).toBe(200);
+  });
+
+  it("refuses a personal access token for one org joining another (403), leaving the invitation usable", async () => {
+    const home = await newOrg(api);
+    const invitee = await memberOf(api, home.slug, "owner");
+    const token = await tokenIn(api, invitee, home.slug);
+    const { slug, owner } = await newOrg(api);
+    const { link } = await invite(owner, slug, invitee.email, "admin");
+    const refused = await token.post("invitations/accept", { token: tokenOf(link) });
+    expect(refused.status).toBe(403);
+    expect(refused.body.type).toBe("urn:isola:problem:forbidden");
+    expect(refused.body.detail).toBe(
+      "a personal access token acts only in its own org and cannot join another; accept the invitation signed in",
+    );
+    expect(JSON.stringify(refused.body)).not.toContain(slug);
+    expect((await owner.session.get(`orgs/${slug}/members`)).body.items).toHaveLength(1);
+    expect((await owner.session.get(`orgs/${slug}/invitations`)).body.items).toHaveLength(1);
+    expect((await token.get(`orgs/${slug}`)).status).toBe(404);
+    // Signed in, the same account joins.
+    expect((await invitee.session.post("invitations/accept", { token: tokenOf(link) })).status).toBe(200);
+    // The token still acts in its own org only, even now that its holder is in both.
+    expect((await token.get(`orgs/${slug}`)).status).toBe(404);
   });
 
   it("says an expired or unknown link is not valid, without naming the org", async () => {

@@ -1,6 +1,6 @@
 import type { OrgRole } from "@isola/schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Api } from "../support/api-harness.ts";
+import type { Api, Client } from "../support/api-harness.ts";
 import { startApi } from "../support/api-harness.ts";
 import { databaseBackends } from "../support/backends.ts";
 import { memberOf, newOrg, type Person, tokenIn } from "./orgs-people.ts";
@@ -25,12 +25,36 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
         .executeTakeFirst()
     )?.role;
 
+  const orgIdOf = async (slug: string) =>
+    (await api.stores.db.selectFrom("orgs").select("id").where("slug", "=", slug).executeTakeFirstOrThrow()).id;
+
+  /** The ETag `client` reads at `url` now (what an update sends as If-Match). */
+  const etagAt = async (client: Client, url: string) => {
+    const read = await client.get(url);
+    expect(read.status).toBe(200);
+    return String(read.headers.etag);
+  };
+  /** Changes a member's role the way a client must: read its ETag, then PATCH with If-Match. */
+  const changeRole = async (actor: Person, org: string, userId: string, role: OrgRole) => {
+    const url = `orgs/${org}/members/${userId}`;
+    return actor.session.patch(url, { role }, { "if-match": await etagAt(actor.session, url) });
+  };
+
   it("documents every org, member, invitation, plan, key and audit route in the OpenAPI document", async () => {
     const { paths } = (await api.anonymous.get("openapi.json")).body;
     const access = (path: string, method: string) => paths[`/api/v1${path}`]?.[method]?.["x-isola-access"];
     expect(access("/orgs/{org}", "get")).toEqual({ permission: "org:read", minimumRole: "viewer" });
     expect(access("/orgs/{org}", "patch")).toEqual({ permission: "org:update", minimumRole: "owner" });
     expect(access("/orgs/{org}/members", "get")).toEqual({ permission: "members:read", minimumRole: "viewer" });
+    expect(access("/orgs/{org}/members/{userId}", "get")).toEqual({
+      permission: "members:read",
+      minimumRole: "viewer",
+    });
+    for (const path of ["/orgs/{org}", "/orgs/{org}/members/{userId}"]) {
+      expect(paths[`/api/v1${path}`].patch["x-isola-problems"]).toEqual(
+        expect.arrayContaining(["urn:isola:problem:precondition-required", "urn:isola:problem:precondition-failed"]),
+      );
+    }
     for (const method of ["patch", "delete"]) {
       expect(access("/orgs/{org}/members/{userId}", method)).toEqual({
         permission: "members:manage",
@@ -61,6 +85,7 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
     await owner.session.post("servers", { slug: `${slug}-s`, name: "S", authMode: "public", org: slug });
     const response = await owner.session.get(`orgs/${slug}`);
     expect(response.status).toBe(200);
+    expect(response.headers.etag).toBe('"r1"');
     expect(response.body).toEqual({
       slug,
       name: slug,
@@ -74,6 +99,7 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
         rateLimitPerMinute: 600,
       },
       servers: 1,
+      revision: 1,
     });
     const viewer = await memberOf(api, slug, "viewer");
     expect((await viewer.session.get(`orgs/${slug}`)).body.role).toBe("viewer");
@@ -81,17 +107,71 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
 
   it("lets only owners rename an org, and audits it", async () => {
     const { slug, owner } = await newOrg(api);
-    const renamed = await owner.session.patch(`orgs/${slug}`, { name: "Renamed Ltd" });
+    const ifMatch = { "if-match": await etagAt(owner.session, `orgs/${slug}`) };
+    const renamed = await owner.session.patch(`orgs/${slug}`, { name: "Renamed Ltd" }, ifMatch);
     expect(renamed.status).toBe(200);
     expect(renamed.body).toMatchObject({ slug, name: "Renamed Ltd", role: "owner" });
     const admin = await memberOf(api, slug, "admin");
-    const refused = await admin.session.patch(`orgs/${slug}`, { name: "Hijacked" });
+    const refused = await admin.session.patch(
+      `orgs/${slug}`,
+      { name: "Hijacked" },
+      { "if-match": await etagAt(admin.session, `orgs/${slug}`) },
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.detail).toMatch(/owner/);
     expect((await owner.session.patch(`orgs/${slug}`, { name: " " })).status).toBe(400);
     expect((await owner.session.get(`orgs/${slug}`)).body.name).toBe("Renamed Ltd");
     const audit = await owner.session.get(`orgs/${slug}/audit?action=org.update`);
     expect(audit.body.items[0].detail).toEqual({ name: { from: slug, to: "Renamed Ltd" } });
+  });
+
+  it("renames an org only with the ETag of its current revision: 428 without, 412 when stale", async () => {
+    const { slug, owner } = await newOrg(api);
+    const url = `orgs/${slug}`;
+    const first = await etagAt(owner.session, url);
+    const missing = await owner.session.patch(url, { name: "No ETag" });
+    expect(missing.status).toBe(428);
+    expect(missing.body.type).toBe("urn:isola:problem:precondition-required");
+
+    const renamed = await owner.session.patch(url, { name: "First" }, { "if-match": first });
+    expect(renamed.status).toBe(200);
+    expect(renamed.headers.etag).toBe('"r2"');
+    expect(renamed.body.revision).toBe(2);
+    expect(await etagAt(owner.session, url)).toBe(renamed.headers.etag);
+
+    const stale = await owner.session.patch(url, { name: "Stale" }, { "if-match": first });
+    expect(stale.status).toBe(412);
+    expect(stale.body.type).toBe("urn:isola:problem:precondition-failed");
+    expect(stale.body.detail).toBe(`the org ${slug} changed since revision 1; read it again`);
+    const forged = await owner.session.patch(url, { name: "Forged" }, { "if-match": "*" });
+    expect(forged.status).toBe(412);
+    expect(forged.body.detail).toMatch(/not hold an ETag this API gave out/);
+    // A weak form of the current ETag names the same revision.
+    const weak = await owner.session.patch(url, { name: "Second" }, { "if-match": `W/${renamed.headers.etag}` });
+    expect(weak.status).toBe(200);
+    expect((await owner.session.get(url)).body).toMatchObject({ name: "Second", revision: 3 });
+    const audit = await owner.session.get(`${url}/audit?action=org.update`);
+    expect(audit.body.items.map((e: { detail: unknown }) => e.detail)).toEqual([
+      { name: { from: "First", to: "Second" } },
+      { name: { from: slug, to: "First" } },
+    ]);
+  });
+
+  it("lets one of two renames sent with the same ETag through, and refuses the other with 412", async () => {
+    const { slug, owner } = await newOrg(api);
+    const other = await memberOf(api, slug, "owner");
+    const url = `orgs/${slug}`;
+    const ifMatch = { "if-match": await etagAt(owner.session, url) };
+    const both = await Promise.all([
+      owner.session.patch(url, { name: "Mine" }, ifMatch),
+      other.session.patch(url, { name: "Theirs" }, ifMatch),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 412]);
+    const winner = both.find((r) => r.status === 200);
+    const now = await owner.session.get(url);
+    expect(now.body).toMatchObject({ name: winner?.body.name, revision: 2 });
+    expect(now.headers.etag).toBe('"r2"');
+    expect((await owner.session.get(`${url}/audit?action=org.update`)).body.items).toHaveLength(1);
   });
 
   it("answers 404 to non-members, tokens for another org and unknown orgs, and 401 to nobody", async () => {
@@ -126,15 +206,110 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
     expect((await outsider.owner.session.get("orgs/nothing-here")).status).toBe(404);
   });
 
+  it("lets a token list and revoke only its own org's tokens of its holder", async () => {
+    const { slug } = await newOrg(api);
+    const other = await newOrg(api);
+    const both = await memberOf(api, slug, "member");
+    await api.stores.db
+      .insertInto("memberships")
+      .values({ org_id: await orgIdOf(other.slug), user_id: both.userId, role: "member" })
+      .execute();
+    const here = await tokenIn(api, both, slug);
+    await tokenIn(api, both, other.slug);
+    const all = (await both.session.get("me/tokens")).body.items as { id: string; org: string }[];
+    expect(all.map((t) => t.org).sort()).toEqual([slug, other.slug].sort());
+    const listed = (await here.get("me/tokens")).body.items as { org: string }[];
+    expect(listed.map((t) => t.org)).toEqual([slug]);
+    const elsewhere = all.find((t) => t.org === other.slug);
+    const refused = await here.delete(`me/tokens/${elsewhere?.id}`);
+    expect(refused.status).toBe(404);
+    expect((await both.session.get("me/tokens")).body.items.filter((t: { revokedAt: unknown }) => t.revokedAt)).toEqual(
+      [],
+    );
+  });
+
   it("lists members to every member, oldest first", async () => {
     const { slug, owner } = await newOrg(api);
     const viewer = await memberOf(api, slug, "viewer");
     const response = await viewer.session.get(`orgs/${slug}/members`);
     expect(response.status).toBe(200);
     expect(response.body.items).toEqual([
-      { userId: owner.userId, email: owner.email, name: null, role: "owner", joinedAt: expect.any(String) },
-      { userId: viewer.userId, email: viewer.email, name: null, role: "viewer", joinedAt: expect.any(String) },
+      {
+        userId: owner.userId,
+        email: owner.email,
+        name: null,
+        role: "owner",
+        joinedAt: expect.any(String),
+        revision: 1,
+      },
+      {
+        userId: viewer.userId,
+        email: viewer.email,
+        name: null,
+        role: "viewer",
+        joinedAt: expect.any(String),
+        revision: 1,
+      },
     ]);
+  });
+
+  it("shows one member with the ETag of its revision, as the list does", async () => {
+    const { slug, owner } = await newOrg(api);
+    const viewer = await memberOf(api, slug, "viewer");
+    expect((await changeRole(owner, slug, viewer.userId, "member")).status).toBe(200);
+    const one = await viewer.session.get(`orgs/${slug}/members/${viewer.userId}`);
+    expect(one.status).toBe(200);
+    expect(one.headers.etag).toBe('"r2"');
+    const listed = (await viewer.session.get(`orgs/${slug}/members`)).body.items;
+    expect(listed.find((m: { userId: string }) => m.userId === viewer.userId)).toEqual(one.body);
+    expect(one.body).toMatchObject({ role: "member", revision: 2 });
+    const stranger = await newOrg(api);
+    const missing = await owner.session.get(`orgs/${slug}/members/${stranger.owner.userId}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.detail).toBe("no such member in this org");
+    expect((await stranger.owner.session.get(`orgs/${slug}/members/${viewer.userId}`)).status).toBe(404);
+  });
+
+  it("changes a role only with the member's current ETag: 428 without, 412 when stale, the new ETag after", async () => {
+    const { slug, owner } = await newOrg(api);
+    const member = await memberOf(api, slug, "member");
+    const url = `orgs/${slug}/members/${member.userId}`;
+    const first = await etagAt(owner.session, url);
+    const missing = await owner.session.patch(url, { role: "viewer" });
+    expect(missing.status).toBe(428);
+    expect(missing.body.detail).toBe("send If-Match with the ETag from your last read");
+    expect(await roleOf(slug, member.userId)).toBe("member");
+
+    const changed = await owner.session.patch(url, { role: "viewer" }, { "if-match": first });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.etag).toBe('"r2"');
+    expect(changed.body).toMatchObject({ role: "viewer", revision: 2 });
+
+    const stale = await owner.session.patch(url, { role: "admin" }, { "if-match": first });
+    expect(stale.status).toBe(412);
+    expect(stale.body.detail).toBe(`the member ${member.email} changed since revision 1; read it again`);
+    expect(await roleOf(slug, member.userId)).toBe("viewer");
+    // Asking for the role it has changes nothing: same revision, same ETag.
+    const same = await owner.session.patch(url, { role: "viewer" }, { "if-match": changed.headers.etag as string });
+    expect(same.status).toBe(200);
+    expect(same.headers.etag).toBe('"r2"');
+  });
+
+  it("lets one of two role changes sent with the same ETag through, and refuses the other with 412", async () => {
+    const { slug, owner } = await newOrg(api);
+    const admin = await memberOf(api, slug, "admin");
+    const member = await memberOf(api, slug, "member");
+    const url = `orgs/${slug}/members/${member.userId}`;
+    const ifMatch = { "if-match": await etagAt(owner.session, url) };
+    const both = await Promise.all([
+      owner.session.patch(url, { role: "viewer" }, ifMatch),
+      admin.session.patch(url, { role: "admin" }, ifMatch),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 412]);
+    const winner = both.find((r) => r.status === 200);
+    expect(await roleOf(slug, member.userId)).toBe(winner?.body.role);
+    const audit = (await owner.session.get(`orgs/${slug}/audit?action=member.role`)).body.items;
+    expect(audit).toHaveLength(1);
   });
 
   // [actor, the member's role, the role asked for, status]
@@ -156,7 +331,7 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
       const { slug } = await newOrg(api);
       const actor = await memberOf(api, slug, actorRole);
       const target = await memberOf(api, slug, from);
-      const response = await actor.session.patch(`orgs/${slug}/members/${target.userId}`, { role: to });
+      const response = await changeRole(actor, slug, target.userId, to);
       expect(response.status).toBe(status);
       expect(await roleOf(slug, target.userId)).toBe(status === 200 ? to : from);
       if (status === 200) expect(response.body).toMatchObject({ userId: target.userId, email: target.email, role: to });
@@ -165,15 +340,20 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
 
   it("never demotes the last owner, even when two owners demote each other at once", async () => {
     const { slug, owner } = await newOrg(api);
-    const alone = await owner.session.patch(`orgs/${slug}/members/${owner.userId}`, { role: "admin" });
+    const alone = await changeRole(owner, slug, owner.userId, "admin");
     expect(alone.status).toBe(409);
     expect(alone.body.detail).toMatch(/last owner/);
 
     // Each change is checked against the roles as they are once the other has committed.
     const second = await memberOf(api, slug, "owner");
+    // Each has the ETag of the other's membership, read before either change.
+    const ifMatch = async (userId: string) => ({
+      "if-match": await etagAt(owner.session, `orgs/${slug}/members/${userId}`),
+    });
+    const [ownersEtag, secondsEtag] = [await ifMatch(owner.userId), await ifMatch(second.userId)];
     const crossed = await Promise.all([
-      owner.session.patch(`orgs/${slug}/members/${second.userId}`, { role: "admin" }),
-      second.session.patch(`orgs/${slug}/members/${owner.userId}`, { role: "admin" }),
+      owner.session.patch(`orgs/${slug}/members/${second.userId}`, { role: "admin" }, secondsEtag),
+      second.session.patch(`orgs/${slug}/members/${owner.userId}`, { role: "admin" }, ownersEtag),
     ]);
     // The loser is no longer an owner by the time its change runs.
     expect(crossed.map((r) => r.status).sort()).toEqual([200, 403]);
@@ -186,8 +366,9 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
     );
     const third = await memberOf(api, slug, "owner");
     const selves = [stillOwner.userId === owner.userId ? owner : second, third];
+    const etags = await Promise.all(selves.map((p) => ifMatch(p.userId)));
     const stepDowns = await Promise.all(
-      selves.map((p) => p.session.patch(`orgs/${slug}/members/${p.userId}`, { role: "member" })),
+      selves.map((p, i) => p.session.patch(`orgs/${slug}/members/${p.userId}`, { role: "member" }, etags[i])),
     );
     expect(stepDowns.map((r) => r.status).sort()).toEqual([200, 409]);
     expect(await owners(selves)).toBe(1);
@@ -242,7 +423,7 @@ describe.each(databaseBackends())("orgs and members on $name", (backend) => {
     const member = await memberOf(api, slug, "member");
     const token = await tokenIn(api, member, slug);
     expect((await token.get(`orgs/${slug}`)).status).toBe(200);
-    await owner.session.patch(`orgs/${slug}/members/${member.userId}`, { role: "viewer" });
+    expect((await changeRole(owner, slug, member.userId, "viewer")).status).toBe(200);
     expect((await owner.session.delete(`orgs/${slug}/members/${member.userId}`)).status).toBe(204);
     const refused = await token.get(`orgs/${slug}`);
     expect(refused.status).toBe(401);

@@ -15,25 +15,33 @@ import { memberOf, newOrg, type Person } from "./orgs-people.ts";
 import { BUILDERS, type Caller, type Sent, send, World } from "./route-requests.ts";
 
 type Kind = "role" | "session" | "no-csrf" | "anonymous" | "foreign" | "revoked" | "expired";
-type MatrixCaller = Caller & { kind: Kind; role?: OrgRole };
+type MatrixCaller = Caller & { kind: Kind; role?: OrgRole; via?: "token" | "session" };
 type Outcome = { allowed: true } | { allowed: false; code: ProblemCode };
 
+/** Signed-in operations that act in an org the caller's token is not for: a token acts in its own org only. */
+const JOINS_ANOTHER_ORG = new Set(["POST /invitations/accept"]);
+
 /** The documented policy (docs/API.md, "Who may call what"), as a pure function of the operation and the caller. */
-function expectedOutcome(operation: Operation, caller: { kind: Kind; role?: OrgRole }): Outcome {
+function expectedOutcome(
+  operation: Pick<Operation, "key" | "method" | "access">,
+  caller: { kind: Kind; role?: OrgRole; via?: "token" | "session" },
+): Outcome {
   const allowed = { allowed: true } as const;
   const refused = (code: ProblemCode) => ({ allowed: false, code }) as const;
   if (operation.access === "public") return allowed;
   if (caller.kind === "anonymous" || caller.kind === "revoked" || caller.kind === "expired")
     return refused("unauthenticated");
   if (caller.kind === "no-csrf" && operation.method !== "GET") return refused("csrf-failed");
-  if (operation.access === "signed-in") return allowed;
+  if (operation.access === "signed-in")
+    return caller.via === "token" && JOINS_ANOTHER_ORG.has(operation.key) ? refused("forbidden") : allowed;
   // Another org's resources answer as if they did not exist.
   if (caller.kind === "foreign") return refused("not-found");
   return roleMay(operation.access, caller.role ?? "owner") ? allowed : refused("forbidden");
 }
 
 describe("the expected outcome", () => {
-  const operation = (method: string, access: Operation["access"]) => ({ method, access }) as Operation;
+  const operation = (method: string, access: Operation["access"], key = `${method} /x`) => ({ key, method, access });
+  const accept = operation("POST", "signed-in", "POST /invitations/accept");
   const deploy = operation("POST", { permission: "servers:deploy", minimumRole: "member" });
   it.each([
     [deploy, { kind: "role", role: "member" }, { allowed: true }],
@@ -45,6 +53,10 @@ describe("the expected outcome", () => {
     [operation("GET", "signed-in"), { kind: "foreign" }, { allowed: true }],
     [operation("POST", "signed-in"), { kind: "anonymous" }, { allowed: false, code: "unauthenticated" }],
     [operation("POST", "public"), { kind: "revoked" }, { allowed: true }],
+    [accept, { kind: "role", role: "owner", via: "token" }, { allowed: false, code: "forbidden" }],
+    [accept, { kind: "foreign", via: "token" }, { allowed: false, code: "forbidden" }],
+    [accept, { kind: "session", via: "session" }, { allowed: true }],
+    [accept, { kind: "revoked", via: "token" }, { allowed: false, code: "unauthenticated" }],
   ] as const)("%#: %o for %o", (op, caller, outcome) => {
     expect(expectedOutcome(op, caller)).toEqual(outcome);
   });
@@ -74,7 +86,14 @@ describe.each(databaseBackends())("every route x every caller on $name", (backen
       const person = await memberOf(api, org, role);
       owner ??= person;
       const { headers } = await token(person, org);
-      roles.push({ name: role, kind: "role", role, headers: async () => headers, ...identity(person, org) });
+      roles.push({
+        name: role,
+        kind: "role",
+        role,
+        via: "token",
+        headers: async () => headers,
+        ...identity(person, org),
+      });
     }
     if (!owner) throw new Error("no owner");
     const theOwner = owner;
@@ -91,16 +110,24 @@ describe.each(databaseBackends())("every route x every caller on $name", (backen
     const session = (options: Parameters<World["session"]>[1]) => () => world.session(theOwner.userId, options);
     callers = [
       ...roles,
-      { name: "owner's browser session", kind: "session", headers: session({}), ...identity(theOwner, org) },
+      {
+        name: "owner's browser session",
+        kind: "session",
+        via: "session",
+        headers: session({}),
+        ...identity(theOwner, org),
+      },
       {
         name: "owner's browser session without its CSRF token",
         kind: "no-csrf",
+        via: "session",
         headers: session({ csrf: "none" }),
         ...identity(theOwner, org),
       },
       {
         name: "owner's browser session with another session's CSRF token",
         kind: "no-csrf",
+        via: "session",
         headers: session({ csrf: "other" }),
         ...identity(theOwner, org),
       },
@@ -108,20 +135,35 @@ describe.each(databaseBackends())("every route x every caller on $name", (backen
       {
         name: "owner of another org (token)",
         kind: "foreign",
+        via: "token",
         headers: async () => foreignToken.headers,
         ...identity(foreign.owner, foreign.slug),
       },
       {
         name: "owner of another org (browser session)",
         kind: "foreign",
+        via: "session",
         headers: () => world.session(foreign.owner.userId),
         ...identity(foreign.owner, foreign.slug),
       },
-      { name: "revoked token", kind: "revoked", headers: async () => revoked.headers, ...identity(theOwner, org) },
-      { name: "expired token", kind: "expired", headers: async () => expired.headers, ...identity(theOwner, org) },
+      {
+        name: "revoked token",
+        kind: "revoked",
+        via: "token",
+        headers: async () => revoked.headers,
+        ...identity(theOwner, org),
+      },
+      {
+        name: "expired token",
+        kind: "expired",
+        via: "token",
+        headers: async () => expired.headers,
+        ...identity(theOwner, org),
+      },
       {
         name: "expired browser session",
         kind: "expired",
+        via: "session",
         headers: session({ expired: true }),
         ...identity(theOwner, org),
       },
@@ -148,19 +190,21 @@ describe.each(databaseBackends())("every route x every caller on $name", (backen
     const operation = operations.find((candidate) => candidate.key === key);
     const build = BUILDERS[key];
     if (!operation || !build) throw new Error(`${key} is not in the OpenAPI document`);
-    // Every caller's request first (their fixtures are writes), then the refusals between two
-    // fingerprints of the database, then the calls that are allowed.
+    // The refused callers' requests first (their fixtures are writes), then the refusals between
+    // two fingerprints of the database, then the allowed calls, each built just before it is sent
+    // (an ETag read at build time must still hold when several callers update one thing).
     const calls = [];
     for (const caller of callers) {
-      const request = await build(world, caller);
-      calls.push({ caller, expected: expectedOutcome(operation, caller), request, headers: await caller.headers() });
+      const expected = expectedOutcome(operation, caller);
+      const request = expected.allowed ? undefined : await build(world, caller);
+      calls.push({ caller, expected, request, headers: await caller.headers() });
     }
     const mismatches: string[] = [];
     const said = (caller: Caller, response: Sent) =>
       `${caller.name}: ${response.status} ${JSON.stringify(response.body)?.slice(0, 300)}`;
     const before = await snapshot(api.stores.db);
     for (const { caller, expected, request, headers } of calls) {
-      if (expected.allowed) continue;
+      if (expected.allowed || !request) continue;
       const response = await send(api, operation.method, request, headers);
       const { status } = PROBLEMS[expected.code];
       const type = problemType(expected.code);
@@ -173,9 +217,9 @@ describe.each(databaseBackends())("every route x every caller on $name", (backen
     }
     const changed = changedTables(before, await snapshot(api.stores.db));
     if (changed.length > 0) mismatches.push(`refused calls wrote to ${changed.join(", ")}`);
-    for (const { caller, expected, request, headers } of calls) {
+    for (const { caller, expected, headers } of calls) {
       if (!expected.allowed) continue;
-      const response = await send(api, operation.method, request, headers);
+      const response = await send(api, operation.method, await build(world, caller), headers);
       if (response.status !== operation.success)
         mismatches.push(`expected ${operation.success}; ${said(caller, response)}`);
       // What another org's member may call must not show org A's servers.

@@ -197,7 +197,14 @@ export class World {
 
   /** The ETag a read of the server gives now. */
   async etag(slug: string): Promise<string> {
-    return String((await this.ok(this.admin.get(`servers/${slug}`), 200)).headers.etag);
+    return this.etagAt(`servers/${slug}`);
+  }
+
+  /** The ETag the owner's read of `url` gives now (every update sends it as If-Match). */
+  async etagAt(url: string): Promise<string> {
+    const etag = (await this.ok(this.admin.get(url), 200)).headers.etag;
+    if (typeof etag !== "string") throw new Error(`GET ${url} answered no ETag`);
+    return etag;
   }
 
   async secret(slug: string): Promise<string> {
@@ -335,13 +342,21 @@ export const BUILDERS: Record<string, Builder> = {
   }),
 
   "GET /orgs/{org}": async (w) => ({ url: `orgs/${w.org}` }),
-  "PATCH /orgs/{org}": async (w) => ({ url: `orgs/${w.org}`, body: { name: w.unique("renamed") } }),
+  // Every caller renames org A: the matrix builds an allowed call just before sending it, so its ETag holds.
+  "PATCH /orgs/{org}": async (w) => ({
+    url: `orgs/${w.org}`,
+    body: { name: w.unique("renamed") },
+    headers: { "if-match": await w.etagAt(`orgs/${w.org}`) },
+  }),
   "GET /plans": at("plans"),
   "GET /orgs/{org}/members": async (w) => ({ url: `orgs/${w.org}/members` }),
-  "PATCH /orgs/{org}/members/{userId}": async (w) => ({
+  "GET /orgs/{org}/members/{userId}": async (w) => ({
     url: `orgs/${w.org}/members/${(await w.member("member")).userId}`,
-    body: { role: "viewer" },
   }),
+  "PATCH /orgs/{org}/members/{userId}": async (w) => {
+    const url = `orgs/${w.org}/members/${(await w.member("member")).userId}`;
+    return { url, body: { role: "viewer" }, headers: { "if-match": await w.etagAt(url) } };
+  },
   "DELETE /orgs/{org}/members/{userId}": async (w) => ({
     url: `orgs/${w.org}/members/${(await w.member("member")).userId}`,
   }),

@@ -60,12 +60,14 @@ describe.each(databaseBackends())("secrets on $name", (backend) => {
   it("sets, replaces, lists names only and deletes a secret", async () => {
     const first = await admin.put("servers/vault/secrets/API_KEY", { value: secret("first") });
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ name: "API_KEY", updatedAt: expect.any(String) });
+    expect(first.body).toEqual({ name: "API_KEY", updatedAt: expect.any(String), revision: 1 });
+    expect(first.headers.etag).toBe('"r1"');
 
     const replacement = secret("replaced");
     const replaced = await admin.put("servers/vault/secrets/API_KEY", { value: replacement });
     expect(replaced.status).toBe(200);
     expect(Date.parse(replaced.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(first.body.updatedAt));
+    expect(replaced.body.revision).toBe(2);
     expect((await vault.envFor(await serverId("vault"))).API_KEY).toBe(replacement);
 
     await admin.put("servers/vault/secrets/OTHER", { value: secret("other") });
@@ -73,8 +75,8 @@ describe.each(databaseBackends())("secrets on $name", (backend) => {
     expect(list.status).toBe(200);
     expect(list.body).toEqual({
       items: [
-        { name: "API_KEY", set: true, declared: false, updatedAt: replaced.body.updatedAt },
-        { name: "OTHER", set: true, declared: false, updatedAt: expect.any(String) },
+        { name: "API_KEY", set: true, declared: false, updatedAt: replaced.body.updatedAt, revision: 2 },
+        { name: "OTHER", set: true, declared: false, updatedAt: expect.any(String), revision: 1 },
       ],
     });
 
@@ -92,10 +94,49 @@ describe.each(databaseBackends())("secrets on $name", (backend) => {
     await admin.put("servers/declares/secrets/EXTRA", { value: secret("extra") });
     const list = await admin.get("servers/declares/secrets");
     expect(list.body.items).toEqual([
-      { name: "API_KEY", set: true, declared: true, updatedAt: expect.any(String) },
-      { name: "EXTRA", set: true, declared: false, updatedAt: expect.any(String) },
-      { name: "WEBHOOK_SECRET", set: false, declared: true, updatedAt: null },
+      { name: "API_KEY", set: true, declared: true, updatedAt: expect.any(String), revision: 1 },
+      { name: "EXTRA", set: true, declared: false, updatedAt: expect.any(String), revision: 1 },
+      { name: "WEBHOOK_SECRET", set: false, declared: true, updatedAt: null, revision: null },
     ]);
+  });
+
+  it("takes an optional If-Match: only the value at that revision is replaced, and nothing is created", async () => {
+    const url = "servers/vault/secrets/CONDITIONAL";
+    const set = await admin.put(url, { value: secret("conditional") });
+    const ifMatch = { "if-match": String(set.headers.etag) };
+    const kept = secret("kept");
+    const replaced = await admin.put(url, { value: kept }, ifMatch);
+    expect(replaced.status).toBe(200);
+    expect(replaced.headers.etag).toBe('"r2"');
+    const stale = await admin.put(url, { value: secret("stale") }, ifMatch);
+    expect(stale.status).toBe(412);
+    expect(stale.body.detail).toBe("the secret CONDITIONAL changed since revision 1; read it again");
+    expect((await vault.envFor(await serverId("vault"))).CONDITIONAL).toBe(kept);
+
+    // Two writers with the same ETag: one wins, the other learns it lost.
+    const both = await Promise.all(
+      ["one", "two"].map((label) =>
+        admin.put(url, { value: secret(label) }, { "if-match": String(replaced.headers.etag) }),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([200, 412]);
+    expect((await admin.get("servers/vault/secrets")).body.items).toContainEqual(
+      expect.objectContaining({ name: "CONDITIONAL", revision: 3 }),
+    );
+
+    const absent = await admin.put(
+      "servers/vault/secrets/NOT_YET",
+      { value: secret("absent") },
+      { "if-match": '"r1"' },
+    );
+    expect(absent.status).toBe(412);
+    expect(absent.body.detail).toBe("vault has no secret NOT_YET to match If-Match; send no If-Match to create it");
+    expect((await admin.get("servers/vault/secrets")).body.items.map((s: { name: string }) => s.name)).not.toContain(
+      "NOT_YET",
+    );
+    // Without If-Match, the last write wins, as before.
+    expect((await admin.put(url, { value: secret("blind") })).status).toBe(200);
+    expect((await admin.delete(url)).status).toBe(204);
   });
 
   it("records names only in the audit log, in the same transaction, and announces the change", async () => {

@@ -51,6 +51,8 @@ export const orgView = z.object({
   plan: planView,
   /** How many servers the org has (the plan's maxServers caps it). */
   servers: z.number().int(),
+  /** Moves with every change of the org (its name): the ETag is "r<revision>". */
+  revision: z.number().int(),
 });
 
 export const updateOrgBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
@@ -61,6 +63,8 @@ export const memberView = z.object({
   name: z.string().nullable(),
   role,
   joinedAt: z.iso.datetime(),
+  /** Moves with every role change: the ETag to send as If-Match is "r<revision>". */
+  revision: z.number().int(),
 });
 
 export const updateMemberBody = z.object({ role }).strict();

@@ -24,7 +24,8 @@ export const setSecretBody = z
   })
   .strict();
 
-export const secretSetView = z.object({ name: z.string(), updatedAt: z.iso.datetime() });
+/** `revision` moves with every new value: send "r<revision>" as If-Match to replace only that value. */
+export const secretSetView = z.object({ name: z.string(), updatedAt: z.iso.datetime(), revision: z.number().int() });
 
 /** A name only, never a value: set ones with their updated-at, and ones the active version declares. */
 export const secretListItem = z.object({
@@ -34,6 +35,8 @@ export const secretListItem = z.object({
   /** Whether the active version's manifest lists it in `secrets`. */
   declared: z.boolean(),
   updatedAt: z.iso.datetime().nullable(),
+  /** Null when no value is stored. */
+  revision: z.number().int().nullable(),
 });
 
 export const secretList = z.object({ items: z.array(secretListItem) });

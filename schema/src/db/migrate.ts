@@ -4,6 +4,7 @@ import * as accounts from "./migrations/0001_accounts.ts";
 import * as controlPlane from "./migrations/0002_control_plane.ts";
 import * as usage from "./migrations/0003_usage.ts";
 import * as endpointSettings from "./migrations/0004_server_endpoint_settings.ts";
+import * as updateRevisions from "./migrations/0005_update_revisions.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   "0002_control_plane": controlPlane,
   "0003_usage": usage,
   "0004_server_endpoint_settings": endpointSettings,
+  "0005_update_revisions": updateRevisions,
 };
 
 export class MigrationError extends Error {

@@ -25,6 +25,8 @@ export interface Database {
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** An update counter, 1 for a new row: what an ETag names. */
+type Revision = ColumnType<number, number | undefined, number>;
 /** jsonb: read as a value, written as JSON text (pg would turn a JS array into a Postgres array). */
 type Json<T> = ColumnType<T, string, string>;
 
@@ -43,6 +45,8 @@ export interface OrgsTable {
   slug: string;
   name: string;
   plan_id: string | null;
+  /** Bumped by every update of the row: its ETag is "r<revision>" (If-Match). */
+  revision: Revision;
   created_at: CreatedAt;
 }
 
@@ -53,6 +57,8 @@ export interface MembershipsTable {
   org_id: string;
   user_id: string;
   role: OrgRole;
+  /** Bumped by every role change: the member's ETag. */
+  revision: Revision;
   created_at: CreatedAt;
 }
 
@@ -131,7 +137,7 @@ export interface ServersTable {
   /** Serve the legacy HTTP+SSE transport too. */
   legacy_sse: ColumnType<boolean, boolean | undefined, boolean>;
   custom_domain: string | null;
-  revision: ColumnType<number, number | undefined, number>;
+  revision: Revision;
   created_by: string | null;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
@@ -170,6 +176,8 @@ export interface SecretsTable {
   /** base64 of the 12-byte nonce. */
   nonce: string;
   key_id: string;
+  /** Bumped by every new value (not by a key rotation, which keeps the value): the secret's ETag. */
+  revision: Revision;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
