@@ -145,6 +145,16 @@ export async function checkLimits(
 
 // ---- The handlers. ----
 
+/** What every route of a server's endpoint runs, once the server is looked up. */
+export type EndpointHandler = (
+  context: EndpointContext,
+  server: ServerRecord,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  urls: ResourceUrls,
+  note: AccessNote,
+) => Promise<void>;
+
 /** POST: one JSON-RPC message. */
 export async function handlePost(
   context: EndpointContext,

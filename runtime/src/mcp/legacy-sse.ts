@@ -1,11 +1,10 @@
 // The legacy HTTP+SSE transport (MCP 2024-11-05), for clients that predate Streamable HTTP:
 // GET /<slug>/sse opens a stream whose first event names where to POST messages; every answer
 // and every message from the server goes out on that stream. Off unless a server switches it on.
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import type { ResourceUrls } from "./auth/protected-resource.ts";
 import type { Caller, MethodContext } from "./context.ts";
 import {
-  type AccessNote,
   answerRequest,
   checkCaller,
   checkLimits,
@@ -13,6 +12,7 @@ import {
   checkOrigin,
   checkServing,
   type EndpointContext,
+  type EndpointHandler,
   EndpointRefusal,
   openSession,
 } from "./endpoint.ts";
@@ -93,15 +93,6 @@ async function checkSession(context: EndpointContext, stream: LegacyStream, id?:
 
 // ---- The transport. ----
 
-type Handler = (
-  context: EndpointContext,
-  server: ServerRecord,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  urls: ResourceUrls,
-  note: AccessNote,
-) => Promise<void>;
-
 interface Running {
   sessionId: string;
   requestId: RequestId;
@@ -130,7 +121,7 @@ export class LegacySse {
   }
 
   /** GET /<slug>/sse: the stream, open until the client goes away (or this node shuts down). */
-  openStream: Handler = async (context, server, request, reply, urls, note) => {
+  openStream: EndpointHandler = async (context, server, request, reply, urls, note) => {
     checkEnabled(server);
     checkServing(server);
     checkOrigin(context, server, request);
@@ -168,7 +159,7 @@ export class LegacySse {
   };
 
   /** POST /<slug>/messages?sessionId=: one JSON-RPC message, accepted with 202; answers go on the stream. */
-  postMessage: Handler = async (context, server, request, reply, urls, note) => {
+  postMessage: EndpointHandler = async (context, server, request, reply, urls, note) => {
     const { relay } = context.deps;
     checkEnabled(server);
     checkServing(server);

@@ -6,6 +6,7 @@ import type { RuntimeDeps } from "./context.ts";
 import {
   type AccessNote,
   type EndpointContext,
+  type EndpointHandler,
   EndpointRefusal,
   handleDelete,
   handleGet,
@@ -18,8 +19,6 @@ import type { ServerRecord } from "./server-directory.ts";
 
 /** Largest JSON-RPC message accepted (tool arguments included). */
 const BODY_LIMIT = 1024 * 1024;
-
-type Handler = typeof handlePost;
 
 /** The endpoints' answer to a URL the router could not match: a JSON-RPC error, like every other refusal. */
 export const mcpUrlErrors = {
@@ -88,7 +87,7 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
       reply: FastifyReply,
       server: ServerRecord | null,
       urls: ResourceUrls,
-      handler: Handler,
+      handler: EndpointHandler,
     ) {
       const started = performance.now();
       const note: AccessNote = { ...(server ? { server: server.slug } : {}) };
