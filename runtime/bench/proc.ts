@@ -1,0 +1,100 @@
+// Resident memory and CPU time of this process and of the sandbox shards it supervises, from /proc.
+import { readdirSync, readFileSync } from "node:fs";
+
+const PAGE_BYTES = 4096;
+
+function rssOf(pid: number): number {
+  try {
+    // statm: size resident shared text lib data dt, in pages.
+    const resident = Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]);
+    return resident * PAGE_BYTES;
+  } catch {
+    return 0;
+  }
+}
+
+/** Pids whose parent is `parent` (the shards, the load generator, esbuild's service...). */
+function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name is in parentheses and may contain spaces: the ppid follows the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parent) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
+}
+
+function isShard(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("shard-main");
+  } catch {
+    return false;
+  }
+}
+
+export interface MemorySample {
+  /** This process: HTTP, routing, auth, directory, sessions, usage, the embedded database. */
+  frontBytes: number;
+  /** The sandbox shard processes this process supervises. */
+  shardBytes: number;
+  shards: number;
+}
+
+export function sampleMemory(): MemorySample {
+  const shards = childrenOf(process.pid).filter(isShard);
+  return {
+    frontBytes: rssOf(process.pid),
+    shardBytes: shards.reduce((sum, pid) => sum + rssOf(pid), 0),
+    shards: shards.length,
+  };
+}
+
+export const mib = (bytes: number) => bytes / 1024 ** 2;
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat; here, after the pid and the name, 12 and 13.
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+export interface CpuSample {
+  frontSeconds: number;
+  /** By shard pid: a shard that is replaced between two samples is left out. */
+  shards: Map<number, number>;
+}
+
+export function sampleCpu(): CpuSample {
+  const usage = process.cpuUsage();
+  return {
+    frontSeconds: (usage.user + usage.system) / 1e6,
+    shards: new Map(
+      childrenOf(process.pid)
+        .filter(isShard)
+        .map((pid) => [pid, cpuOf(pid)]),
+    ),
+  };
+}
+
+/** CPU seconds used between two samples: this process, and the shards present in both. */
+export function cpuBetween(before: CpuSample, after: CpuSample): { front: number; shards: number } {
+  let shards = 0;
+  for (const [pid, seconds] of after.shards) {
+    const start = before.shards.get(pid);
+    if (start !== undefined) shards += seconds - start;
+  }
+  return { front: after.frontSeconds - before.frontSeconds, shards };
+}
