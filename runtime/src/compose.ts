@@ -30,6 +30,8 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
         .selectFrom("server_versions")
         .select("bundle")
         .where("hash", "=", hash)
+        // Many versions may share one artifact (same code): any of them will do.
+        .limit(1)
         .executeTakeFirst();
       if (!row) throw new Error(`no stored version has code ${hash.slice(0, 12)}`);
       return row.bundle;

@@ -14,17 +14,27 @@ export const listTools: Method = async ({ server, request }) => {
   return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
 };
 
-// Validators are compiled once per version and tool (the manifest's JSON Schema 2020-12).
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
-const validators = new Map<string, ValidateFunction>();
+// Validators are compiled once per schema (many versions and servers share one: the same code
+// deployed again), and found per version and tool without serialising the schema on every call.
+// Ajv keeps every schema it compiled: a fresh instance when the caches are dropped frees them.
+const newAjv = () => new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+let ajv = newAjv();
+const bySchema = new Map<string, ValidateFunction>();
+const byTool = new Map<string, ValidateFunction>();
 
 function validatorFor(versionId: string, tool: ManifestTool): ValidateFunction {
   const key = `${versionId}\u0000${tool.name}`;
-  let validate = validators.get(key);
+  let validate = byTool.get(key);
   if (!validate) {
-    if (validators.size > 20_000) validators.clear();
-    validate = ajv.compile(tool.inputSchema);
-    validators.set(key, validate);
+    if (byTool.size > 20_000 || bySchema.size > 5_000) {
+      byTool.clear();
+      bySchema.clear();
+      ajv = newAjv();
+    }
+    const schema = JSON.stringify(tool.inputSchema);
+    validate = bySchema.get(schema) ?? ajv.compile(tool.inputSchema);
+    bySchema.set(schema, validate);
+    byTool.set(key, validate);
   }
   return validate;
 }
