@@ -138,6 +138,14 @@ export interface ToolDefinition<I extends AnyObjectSchema, O extends AnyObjectSc
   input: I;
   output?: O;
   annotations?: ToolAnnotations;
+  /**
+   * OAuth scopes a caller's access token must carry to call this tool, besides `mcp:tools`
+   * (step-up: a token without them is answered 403 `insufficient_scope` naming them, and the
+   * client asks the user to grant them). 1-64 characters of a-z 0-9 _ . : -, starting with a
+   * letter, e.g. "notes:write"; at most 5; not `mcp:...` nor an OpenID Connect scope (openid,
+   * offline_access, profile, email, address, phone). API-key and public callers are not asked.
+   */
+  scopes?: readonly string[];
   run(input: z.output<I>, ctx: ToolContext): Awaitable<ToolReturn<O>> | ReturnsNothing<O>;
 }
 export interface Tool {

@@ -2,7 +2,8 @@ import { BusError } from "@isola/schema";
 import { InitializeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 import { type ApiKeyCache, authenticate } from "./auth/authenticate.ts";
-import type { ResourceUrls } from "./auth/protected-resource.ts";
+import { bearerChallenge, type ResourceUrls } from "./auth/protected-resource.ts";
+import { scopeShortfall, shortfallMessage } from "./auth/tool-scopes.ts";
 import type { Caller, MethodContext, RuntimeDeps } from "./context.ts";
 import { methodFor } from "./methods/index.ts";
 import { SERVER_CAPABILITIES } from "./methods/lifecycle.ts";
@@ -35,17 +36,20 @@ export class EndpointRefusal extends Error {
   readonly code: number;
   readonly headers: Record<string, string>;
   readonly id: RequestId | undefined;
+  /** The JSON-RPC error's `data`, for a client that acts on the refusal (a step-up). */
+  readonly data: unknown;
   constructor(
     status: number,
     code: number,
     message: string,
-    options: { headers?: Record<string, string>; id?: RequestId } = {},
+    options: { headers?: Record<string, string>; id?: RequestId; data?: unknown } = {},
   ) {
     super(message);
     this.status = status;
     this.code = code;
     this.headers = options.headers ?? {};
     this.id = options.id;
+    this.data = options.data;
   }
 }
 
@@ -117,6 +121,39 @@ async function checkSession(
   const version = checkVersionHeader(request.headers["mcp-protocol-version"]);
   if (!version.ok) throw new EndpointRefusal(400, JSONRPC_ERRORS.serverError, version.message);
   return session;
+}
+
+/**
+ * A tools/call of a tool whose scopes the caller's OAuth token lacks: 403 insufficient_scope,
+ * the challenge naming every scope the call needs (mcp:tools and the tool's), so that the client
+ * asks the user for them and retries (RFC 6750 §3.1; MCP 2025-11-25 "Scope Challenge Handling").
+ * Before the limits: a refused call costs no rate or quota, and never reaches the sandbox.
+ */
+export function checkToolScopes(
+  context: EndpointContext,
+  server: ServerRecord,
+  caller: Caller,
+  rpc: JsonRpcRequest,
+  urls: ResourceUrls,
+): void {
+  if (rpc.method !== "tools/call") return;
+  const tool = server.version?.manifest.tools.find((candidate) => candidate.name === rpc.params?.name);
+  const shortfall = scopeShortfall(caller, tool);
+  if (!shortfall) return;
+  const message = shortfallMessage(shortfall);
+  context.deps.logs.write(server.id, {
+    level: "info",
+    source: "runtime",
+    message: `${message}: asked the client to step up`,
+    tool: shortfall.tool,
+    caller: caller.label,
+  });
+  const challenge = bearerChallenge(urls, shortfall.required, { code: "insufficient_scope", description: message });
+  throw new EndpointRefusal(403, JSONRPC_ERRORS.serverError, message, {
+    headers: { "www-authenticate": challenge },
+    id: rpc.id,
+    data: { error: "insufficient_scope", scope: shortfall.required.join(" "), missingScopes: shortfall.missing },
+  });
 }
 
 /** Rate limit per caller (and the org's monthly quota for tool calls): 429 with Retry-After. */
@@ -203,6 +240,7 @@ export async function handlePost(
 
   const rpc = message.message;
   note.rpc = rpc.method;
+  checkToolScopes(context, server, caller, rpc, urls);
   await checkLimits(context, server, caller, rpc);
   const responder = new Responder(reply, deps.bus, session.id, session.protocolVersion);
   const answer = await answerRequest(context, server, session, caller, rpc, responder, request.log);

@@ -11,6 +11,7 @@ import {
   checkMessage,
   checkOrigin,
   checkServing,
+  checkToolScopes,
   type EndpointContext,
   type EndpointHandler,
   EndpointRefusal,
@@ -187,6 +188,7 @@ export class LegacySse {
       await relay.deliver(session.id, message.message);
     } else {
       note.rpc = message.message.method;
+      checkToolScopes(context, server, caller, message.message, urls);
       await checkLimits(context, server, caller, message.message);
       this.#run(server, session, caller, stream.id, message.message, request.log);
     }

@@ -1,7 +1,8 @@
 import { fastifySSE } from "@fastify/sse";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { ApiKeyCache, BASE_SCOPE } from "./auth/authenticate.ts";
+import { ApiKeyCache } from "./auth/authenticate.ts";
 import { protectedResourceMetadata, type ResourceUrls, resourceUrls } from "./auth/protected-resource.ts";
+import { supportedScopes } from "./auth/tool-scopes.ts";
 import type { RuntimeDeps } from "./context.ts";
 import {
   type AccessNote,
@@ -34,7 +35,7 @@ function refuse(reply: FastifyReply, refusal: EndpointRefusal) {
     .code(refusal.status)
     .headers(refusal.headers)
     .type("application/json")
-    .send(errorResponse(refusal.id, refusal.code, refusal.message));
+    .send(errorResponse(refusal.id, refusal.code, refusal.message, refusal.data));
 }
 
 /** Fastify's own refusals (body too large, bad JSON, wrong media type) as JSON-RPC errors. */
@@ -189,7 +190,8 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
           .type("application/json")
           .send({ error: "not_found", error_description: "no OAuth-protected server here" });
       }
-      return reply.send(protectedResourceMetadata(urls, deps.issuer, [BASE_SCOPE], server.slug));
+      const scopes = supportedScopes(server.version?.manifest);
+      return reply.send(protectedResourceMetadata(urls, deps.issuer, scopes, server.slug));
     }
     app.get<{ Params: { slug: string } }>("/.well-known/oauth-protected-resource/:slug/mcp", async (request, reply) =>
       metadata(

@@ -65,9 +65,9 @@ describe("the Streamable HTTP endpoint's edges", () => {
     { name: "unknown slug (DELETE)", method: "DELETE", url: "/nope/mcp", status: 404, code: -32000 },
     { name: "slug with a NUL byte", url: "/a%00b/mcp", body: ping(), status: 404, code: -32000 },
     { name: "slug with letters no slug has", url: "/%C3%A9t%C3%A9/mcp", body: ping(), status: 404, code: -32000 },
-    // Fastify refuses these before any route: still a JSON answer.
-    { name: "slug that is not UTF-8", url: "/%ff/mcp", body: ping(), status: 400 },
-    { name: "very long slug", url: `/${"a".repeat(5000)}/mcp`, body: ping(), status: 414 },
+    // The router refuses these before any route: still a JSON-RPC error.
+    { name: "slug that is not UTF-8", url: "/%ff/mcp", body: ping(), status: 400, code: -32600 },
+    { name: "very long slug", url: `/${"a".repeat(5000)}/mcp`, body: ping(), status: 400, code: -32600 },
     { name: "paused server", url: "/sleepy/mcp", body: initialize, status: 503, code: -32000, message: /paused/ },
     {
       name: "server with nothing deployed",

@@ -10,6 +10,8 @@ export interface ToolDefinition {
   input: z.ZodObject;
   output?: z.ZodObject;
   annotations?: Record<string, unknown>;
+  /** Checked by the compiler (syntax, reserved names, how many): here only the shape. */
+  scopes?: string[];
   run: AnyFunction;
 }
 export interface ResourceDefinition {
@@ -62,8 +64,13 @@ export function tool(definition: ToolDefinition): object {
   }
   if (typeof definition.run !== "function") fail(where, "run must be a function");
   optionalString(where, definition.title, "title");
+  const { scopes } = definition;
+  if (scopes !== undefined && (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== "string"))) {
+    fail(where, 'scopes must be an array of strings, e.g. ["notes:write"]');
+  }
   const handle = Object.freeze({ kind: "tool" });
-  tools.set(handle, { ...definition });
+  // A copy: the manifest reports the list tool() was given, whatever the code does with its own.
+  tools.set(handle, { ...definition, ...(scopes === undefined ? {} : { scopes: [...scopes] }) });
   return handle;
 }
 

@@ -42,6 +42,7 @@ export function describe(): string {
           inputSchema: jsonSchema(`tool ${name} input`, t.input, "input"),
           ...(t.output ? { outputSchema: jsonSchema(`tool ${name} output`, t.output, "output") } : {}),
           ...(t.annotations === undefined ? {} : { annotations: t.annotations }),
+          ...(t.scopes?.length ? { scopes: t.scopes } : {}),
         })),
         resources: [...server.resources].map(([key, r]) => ({
           key,

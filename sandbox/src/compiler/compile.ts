@@ -48,7 +48,7 @@ export async function compileServer(files: ServerSource, deps: CompileDependenci
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, errors: [{ step: "load", file: "", line: 0, column: 0, message }] };
   }
-  const checked = checkManifest(raw);
+  const checked = checkManifest(raw, files);
   if (!checked.manifest) return { ok: false, errors: checked.problems };
   return {
     ok: true,

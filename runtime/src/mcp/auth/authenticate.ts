@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { BASE_SCOPE } from "@isola/schema";
 import type { FastifyRequest } from "fastify";
 import type { ApiKeyIdentity, Caller, RuntimeDeps } from "../context.ts";
 import type { ServerRecord } from "../server-directory.ts";
@@ -8,8 +9,8 @@ export type AuthOutcome =
   | { ok: true; caller: Caller }
   | { ok: false; status: 401 | 403; message: string; headers: Record<string, string> };
 
-/** The default scope every token for an Isola server carries. */
-export const BASE_SCOPE = "mcp:tools";
+/** The default scope every token for an Isola server carries (defined in the schema, with tools' scopes). */
+export { BASE_SCOPE };
 
 const KEY_CACHE_MS = 5000;
 

@@ -2,16 +2,26 @@ import { SandboxError, type SandboxErrorCode } from "@isola/sandbox";
 import type { ManifestTool, UsageOutcome } from "@isola/schema";
 import { CallToolRequestSchema, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import { scopeShortfall, shortfallMessage } from "../auth/tool-scopes.ts";
 import type { Caller, Method, MethodContext, RuntimeDeps } from "../context.ts";
 import { JSONRPC_ERRORS, JsonRpcError, type JsonRpcRequest } from "../protocol/jsonrpc.ts";
 import type { ServerRecord } from "../server-directory.ts";
 import { LOG_LEVELS } from "../session-store.ts";
 import { pageOf } from "./pagination.ts";
 
+/**
+ * A tool as MCP clients see it: the manifest's `scopes` is Isola's, not a field of MCP's Tool,
+ * so it stays out (clients learn scopes where the spec tells them to look: the protected
+ * resource metadata and the 403 challenge of a call that needs more).
+ */
+export function listedTool({ scopes: _scopes, ...tool }: ManifestTool): Omit<ManifestTool, "scopes"> {
+  return tool;
+}
+
 export const listTools: Method = async ({ server, request }) => {
   const tools = server.version?.manifest.tools ?? [];
   const { page, nextCursor } = pageOf(tools, request.params?.cursor, server.version?.id ?? "");
-  return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
+  return { tools: page.map(listedTool), ...(nextCursor ? { nextCursor } : {}) };
 };
 
 // Validators are compiled once per schema (many versions and servers share one: the same code
@@ -155,6 +165,10 @@ export const callTool: Method = async (context) => {
       parsed.success ? `Unknown tool: ${name}` : "tools/call needs params.name (and params.arguments as an object)",
     );
   }
+  // The endpoint answered a missing scope with 403 before this point (checkToolScopes); this
+  // keeps a tool closed to such a caller on any path that would skip it.
+  const shortfall = scopeShortfall(caller, tool);
+  if (shortfall) throw new JsonRpcError(JSONRPC_ERRORS.serverError, shortfallMessage(shortfall));
   const args = parsed.data.params.arguments ?? {};
 
   const started = performance.now();

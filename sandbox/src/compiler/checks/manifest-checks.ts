@@ -1,5 +1,6 @@
-import { type CompileDiagnostic, manifest as manifestSchema, TOOL_NAME } from "@isola/schema";
+import { type CompileDiagnostic, manifest as manifestSchema, type ServerSource, TOOL_NAME } from "@isola/schema";
 import { injectionMarkers } from "./injection.ts";
+import { checkToolScopes, locateLiteral } from "./scope-checks.ts";
 
 /** Names in `where` come from tool code: invisible and control characters are shown as escapes. */
 const visible = (text: string) =>
@@ -68,10 +69,14 @@ function valueAt(raw: unknown, path: PropertyKey[]): unknown {
 }
 
 /**
- * Checks the manifest the code declared: its shape, names, secrets and egress hosts, and
- * the text a model will read. Returns the parsed manifest when it is well formed.
+ * Checks the manifest the code declared: its shape, names, scopes, secrets and egress hosts,
+ * and the text a model will read. Returns the parsed manifest when it is well formed. `files`
+ * (the tenant's source) lets a problem with a declared scope point at where it is written.
  */
-export function checkManifest(raw: unknown): {
+export function checkManifest(
+  raw: unknown,
+  files: ServerSource = {},
+): {
   problems: CompileDiagnostic[];
   manifest?: ReturnType<typeof manifestSchema.parse>;
 } {
@@ -101,12 +106,16 @@ export function checkManifest(raw: unknown): {
       seen.add(name.toLowerCase());
     }
   }
+  for (const { where, message, literal } of checkToolScopes(raw)) {
+    problems.push({ ...problem("manifest", where, message), ...(literal ? locateLiteral(files, literal) : {}) });
+  }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      // A bad tool or prompt name was reported above, in words.
+      // A bad tool or prompt name, or a tool's bad scopes, were reported above, in words.
       const [list, , field] = issue.path;
       if ((list === "tools" || list === "prompts") && field === "name" && issue.path.length === 3) continue;
+      if (list === "tools" && field === "scopes") continue;
       const value = valueAt(raw, issue.path);
       const where = `${issue.path.join(".") || "the server"}${typeof value === "string" ? ` ${JSON.stringify(value).slice(0, 140)}` : ""}`;
       const hint =
