@@ -1,9 +1,13 @@
+import { DEFAULT_RECYCLE_SHARD_RSS_BYTES, poolHeapBudget } from "./shard-memory.ts";
 import type { TenantIsolate } from "./tenant-isolate.ts";
 
 export interface PoolOptions {
   /** At most this many warm isolates per shard. */
   maxIsolates: number;
-  /** Evict least recently used idle isolates while their heaps add up to more than this. */
+  /**
+   * Evict least recently used idle isolates while their heaps add up to more than this. A
+   * shard's pool gets it from the supervisor, below the shard's recycle threshold (shard-memory.ts).
+   */
   maxHeapBytes: number;
   /** An isolate unused this long is released. */
   idleMs: number;
@@ -12,7 +16,11 @@ export interface PoolOptions {
 /** Isolates whose heaps are re-measured per sweep. */
 const SWEEP_SLICE = 50;
 
-export const DEFAULT_POOL: PoolOptions = { maxIsolates: 1000, maxHeapBytes: 2 * 1024 ** 3, idleMs: 10 * 60_000 };
+export const DEFAULT_POOL: PoolOptions = {
+  maxIsolates: 1000,
+  maxHeapBytes: poolHeapBudget(DEFAULT_RECYCLE_SHARD_RSS_BYTES),
+  idleMs: 10 * 60_000,
+};
 
 /**
  * Warm isolates by key, least recently used first out. Concurrent first calls for the same
@@ -39,6 +47,10 @@ export class IsolatePool {
 
   get heapBytes(): number {
     return this.#heapBytes;
+  }
+
+  get maxHeapBytes(): number {
+    return this.#options.maxHeapBytes;
   }
 
   async acquire(key: string, create: () => Promise<TenantIsolate>): Promise<TenantIsolate> {

@@ -2,7 +2,8 @@ import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { LogLevel } from "../../guest/runtime/protocol.ts";
 import { SandboxError, sandboxError } from "../errors.ts";
-import type { FromShard, ShardCall, ToShard } from "./shard-protocol.ts";
+import { MessageBatcher, unbatch, type Wire } from "./message-batch.ts";
+import { type FromShard, type ShardCall, type ShardSettings, shardArgv, type ToShard } from "./shard-protocol.ts";
 
 /** What a caller hears while its call runs. */
 export interface CallHandlers {
@@ -36,6 +37,7 @@ export class ShardProcess {
   readonly ready: Promise<void>;
   readonly startedAt = Date.now();
   readonly #pending = new Map<number, Pending>();
+  readonly #outbox: MessageBatcher<ToShard>;
   #onReady: () => void = () => {};
   #nextId = 1;
   #exited = false;
@@ -47,9 +49,12 @@ export class ShardProcess {
 
   readonly hooks: ShardHooks;
 
-  constructor(entry: string, execArgv: string[], hooks: ShardHooks) {
+  /** What the shard reported with its last heartbeat. */
+  pool: { isolates: number; heapBytes: number; maxHeapBytes: number } | undefined;
+
+  constructor(entry: string, execArgv: string[], settings: ShardSettings, hooks: ShardHooks) {
     this.hooks = hooks;
-    this.child = fork(entry, [], {
+    this.child = fork(entry, shardArgv(settings), {
       execArgv,
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -64,9 +69,16 @@ export class ShardProcess {
       this.child.once("exit", () => reject(sandboxError("SANDBOX_CRASHED")));
     });
     this.ready.catch(() => {});
-    this.child.on("message", (message: FromShard) => this.#onMessage(message));
+    this.#outbox = new MessageBatcher(
+      (wire) => {
+        if (!this.#exited && this.child.connected) this.child.send(wire);
+      },
+      (message, error) => this.#undeliverable(message, error),
+    );
+    this.child.on("message", (wire: Wire<FromShard>) => unbatch(wire, (message) => this.#onMessage(message)));
     this.child.on("exit", (code, signal) => {
       this.#exited = true;
+      this.#outbox.clear();
       const crashed = sandboxError("SANDBOX_CRASHED");
       for (const pending of this.#pending.values()) pending.reject(crashed);
       const serverIds = [...this.#pending.values()].map((p) => p.serverId);
@@ -99,8 +111,23 @@ export class ShardProcess {
     }
   }
 
+  /** Queued, and written with the other messages of this event-loop turn. */
   send(message: ToShard): void {
-    if (!this.#exited && this.child.connected) this.child.send(message);
+    if (!this.#exited) this.#outbox.send(message);
+  }
+
+  /** Writes what is queued, then closes the channel: the shard exits once it sees it closed. */
+  disconnect(): void {
+    this.#outbox.flush();
+    if (this.child.connected) this.child.disconnect();
+  }
+
+  /** A message that could not be serialized: only a call has someone waiting to hear why. */
+  #undeliverable(message: ToShard, error: unknown): void {
+    if (message.t !== "call") return;
+    const pending = this.#pending.get(message.id);
+    this.#pending.delete(message.id);
+    pending?.reject(sandboxError("SANDBOX_INTERNAL", `the call could not be sent: ${String(error)}`));
   }
 
   call(call: Omit<ShardCall, "id">, handlers: CallHandlers, signal?: AbortSignal): Promise<unknown> {
@@ -173,6 +200,7 @@ export class ShardProcess {
         break;
       case "pong":
         this.lastPong = Date.now();
+        this.pool = { isolates: message.isolates, heapBytes: message.heapBytes, maxHeapBytes: message.maxHeapBytes };
         break;
     }
   }

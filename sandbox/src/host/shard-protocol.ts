@@ -1,8 +1,9 @@
 // Messages between the supervisor (in the front process) and a shard process, over
-// Node's IPC channel. Tool code never sees them.
+// Node's IPC channel, several per write (message-batch.ts). Tool code never sees them.
 import type { LogLevel } from "../../guest/runtime/protocol.ts";
 import type { SandboxErrorCode } from "../errors.ts";
 import type { EgressPolicy } from "./egress/egress-fetch.ts";
+import type { PoolOptions } from "./isolate-pool.ts";
 import type { IsolateLimits } from "./limits.ts";
 
 export type CallKind = "tool" | "resource" | "prompt" | "describe";
@@ -41,4 +42,30 @@ export type FromShard =
   | { t: "log"; id: number | null; serverId: string; level: LogLevel; message: string; data?: unknown }
   | { t: "progress"; id: number; done: number; total?: number; message?: string }
   | { t: "client-request"; id: number; requestId: number; kind: "sample" | "elicit"; request: unknown }
-  | { t: "pong"; n: number; rss: number; isolates: number; inFlight: number };
+  | {
+      t: "pong";
+      n: number;
+      rss: number;
+      isolates: number;
+      /** The pool's measured heaps and its budget. */
+      heapBytes: number;
+      maxHeapBytes: number;
+      inFlight: number;
+    };
+
+/** What the supervisor tells a shard as it starts: one argument of the shard process, JSON. */
+export interface ShardSettings {
+  pool: Partial<PoolOptions>;
+}
+
+export function shardArgv(settings: ShardSettings): string[] {
+  return [JSON.stringify(settings)];
+}
+
+/** The settings a shard was started with; none when it was started by hand. */
+export function readShardSettings(argv: readonly string[] = process.argv): ShardSettings {
+  const given = argv[2];
+  if (given === undefined) return { pool: {} };
+  const parsed = JSON.parse(given) as Partial<ShardSettings>;
+  return { pool: parsed.pool ?? {} };
+}

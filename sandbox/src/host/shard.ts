@@ -2,12 +2,14 @@ import { SandboxError, sandboxError } from "../errors.ts";
 import type { Resolve } from "./egress/egress-fetch.ts";
 import { prepareGuestRuntime } from "./guest-runtime.ts";
 import { IsolatePool, type PoolOptions } from "./isolate-pool.ts";
-import type { FromShard, ShardCall, ToShard } from "./shard-protocol.ts";
+import { MessageBatcher, unbatch, type Wire } from "./message-batch.ts";
+import { type FromShard, readShardSettings, type ShardCall, type ToShard } from "./shard-protocol.ts";
 import { type CallOptions, TenantIsolate } from "./tenant-isolate.ts";
 
 export interface ShardOptions {
   /** DNS for egress; tests inject a stub (the DNS boundary). */
   resolve?: Resolve;
+  /** Over what the supervisor passed (its budget derives from the shard's recycle threshold). */
   pool?: Partial<PoolOptions>;
   /** Calls in progress across all isolates of this shard. isolated-vm spawns threads without bound past its pool. */
   maxInFlight?: number;
@@ -19,8 +21,20 @@ export interface ShardOptions {
  * the supervisor restarts it and only its in-flight calls are lost.
  */
 export async function runShard(options: ShardOptions = {}): Promise<void> {
-  const send = (message: FromShard) => process.send?.(message);
-  const pool = new IsolatePool(options.pool);
+  const outbox = new MessageBatcher<FromShard>(
+    (wire: Wire<FromShard>) => {
+      if (process.connected) process.send?.(wire);
+    },
+    (message, error) => {
+      // A result that cannot be serialized still ends its call, as an error the caller can read.
+      if (message.t === "result" && message.ok) {
+        const failed = sandboxError("SANDBOX_INTERNAL", `the result could not be sent: ${String(error)}`);
+        outbox.send({ t: "result", id: message.id, ok: false, code: failed.code, message: failed.message });
+      }
+    },
+  );
+  const send = (message: FromShard) => outbox.send(message);
+  const pool = new IsolatePool({ ...readShardSettings().pool, ...options.pool });
   const maxInFlight = options.maxInFlight ?? 256;
   const cancels = new Map<number, AbortController>();
   const artifactWaits = new Map<string, { resolve(code: string): void; reject(error: Error): void }[]>();
@@ -31,6 +45,8 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
   process.on("unhandledRejection", () => {});
   // The supervisor going away means this shard has no purpose left.
   process.on("disconnect", () => process.exit(0));
+  // A write the supervisor's end closed under it fails with EPIPE; 'disconnect' follows and ends the shard.
+  process.on("error", () => {});
 
   const sweeper = setInterval(() => pool.sweep(), 5000);
   sweeper.unref();
@@ -137,7 +153,8 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
     }
   }
 
-  process.on("message", (message: ToShard) => {
+  process.on("message", (wire: Wire<ToShard>) => unbatch(wire, onMessage));
+  function onMessage(message: ToShard): void {
     switch (message.t) {
       case "call":
         void onCall(message);
@@ -166,10 +183,18 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
         pool.evict(`${message.serverId}#`);
         break;
       case "ping":
-        send({ t: "pong", n: message.n, rss: process.memoryUsage.rss(), isolates: pool.size, inFlight });
+        send({
+          t: "pong",
+          n: message.n,
+          rss: process.memoryUsage.rss(),
+          isolates: pool.size,
+          heapBytes: pool.heapBytes,
+          maxHeapBytes: pool.maxHeapBytes,
+          inFlight,
+        });
         break;
     }
-  });
+  }
   // The runtime's snapshot is made before the first tenant arrives, so no cold start pays for it.
   await prepareGuestRuntime();
   send({ t: "ready" });

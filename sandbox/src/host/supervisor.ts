@@ -5,6 +5,7 @@ import { sandboxError } from "../errors.ts";
 import type { EgressPolicy } from "./egress/egress-fetch.ts";
 import type { IsolateLimits } from "./limits.ts";
 import { DEFAULT_QUARANTINE, Quarantine, type QuarantinePolicy } from "./quarantine.ts";
+import { DEFAULT_MAX_SHARD_RSS_BYTES, DEFAULT_RECYCLE_SHARD_RSS_BYTES, poolHeapBudget } from "./shard-memory.ts";
 import { type CallHandlers, ShardProcess } from "./shard-process.ts";
 import type { CallKind } from "./shard-protocol.ts";
 
@@ -19,7 +20,11 @@ export interface SupervisorOptions {
   loadArtifact(serverId: string, hash: string): Promise<string>;
   /** A shard over this resident size is killed at once (a memory bomb got past the heap limit). */
   maxShardRssBytes?: number;
-  /** A shard over this resident size is replaced gracefully (freed isolate memory rarely goes back to the OS). */
+  /**
+   * A shard over this resident size is replaced gracefully (freed isolate memory rarely goes
+   * back to the OS). Its isolate pool's heap budget derives from it, so that idle isolates are
+   * evicted first and a recycle is the backstop.
+   */
   recycleShardRssBytes?: number;
   /** No heartbeat answer for this long: the shard is hung and gets killed. */
   hangTimeoutMs?: number;
@@ -96,8 +101,8 @@ export class SandboxSupervisor {
       shards: options.shards ?? availableParallelism(),
       entry: options.entry ?? SHARD_MAIN,
       loadArtifact: options.loadArtifact,
-      maxShardRssBytes: options.maxShardRssBytes ?? 3 * 1024 ** 3,
-      recycleShardRssBytes: options.recycleShardRssBytes ?? 1.5 * 1024 ** 3,
+      maxShardRssBytes: options.maxShardRssBytes ?? DEFAULT_MAX_SHARD_RSS_BYTES,
+      recycleShardRssBytes: options.recycleShardRssBytes ?? DEFAULT_RECYCLE_SHARD_RSS_BYTES,
       hangTimeoutMs: options.hangTimeoutMs ?? 10_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
       minRecycleAgeMs: options.minRecycleAgeMs ?? 60_000,
@@ -121,6 +126,7 @@ export class SandboxSupervisor {
     const shard = new ShardProcess(
       this.#options.entry,
       ["--no-node-snapshot", "--disallow-code-generation-from-strings"],
+      { pool: { maxHeapBytes: poolHeapBudget(this.#options.recycleShardRssBytes) } },
       {
         onNeedArtifact: (hash, serverId, from) => {
           this.#options.loadArtifact(serverId, hash).then(
@@ -269,12 +275,18 @@ export class SandboxSupervisor {
     return this.#slots[shardFor(serverId, this.#slots.length)] as Slot;
   }
 
-  /** The process of each slot (for tests and metrics). */
-  shards(): { pid: number | undefined; inFlight: number; rssBytes: number | undefined }[] {
+  /** The process of each slot, and its pool as of its last heartbeat (for tests and metrics). */
+  shards(): {
+    pid: number | undefined;
+    inFlight: number;
+    rssBytes: number | undefined;
+    pool: ShardProcess["pool"];
+  }[] {
     return this.#slots.map(({ current }) => ({
       pid: current.child.pid,
       inFlight: current.inFlight,
       rssBytes: current.rss(),
+      pool: current.pool,
     }));
   }
 
@@ -292,7 +304,7 @@ export class SandboxSupervisor {
           new Promise<void>((resolve) => {
             if (shard.exited) return resolve();
             shard.child.once("exit", () => resolve());
-            shard.child.disconnect();
+            shard.disconnect();
             setTimeout(() => shard.kill("closing"), 2000).unref();
           }),
       ),
