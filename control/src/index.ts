@@ -4,6 +4,11 @@ export { PERMISSIONS, type Permission } from "./auth/rbac.ts";
 export type { ControlDeps } from "./deps.ts";
 export { apiUrlErrors, PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
 export { type VerifiedApiKey, verifyApiKey } from "./keys/verify.ts";
+export { OAUTH_KEYS_CHANNEL } from "./oauth/authorization-server.ts";
+export { grantIsLive } from "./oauth/grants.ts";
+export { DEFAULT_KEY_LEAD_SECONDS as OAUTH_KEY_LEAD_SECONDS, LIFETIMES as OAUTH_LIFETIMES } from "./oauth/lifetimes.ts";
+export { type OAuthPluginOptions, oauthPlugin } from "./oauth/plugin.ts";
+export { type Rotation, rotateSigningKey } from "./oauth/signing-keys.ts";
 export { controlPlugin } from "./plugin.ts";
 export {
   keyFilePath,

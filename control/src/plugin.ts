@@ -14,6 +14,7 @@ import { openApiDocument } from "./http/openapi.ts";
 import { problem } from "./http/problems.ts";
 import type { AnyRoute, RouteContext } from "./http/route.ts";
 import { keyRoutes } from "./keys/key-routes.ts";
+import { grantRoutes } from "./oauth/grant-routes.ts";
 import { logRoutes } from "./observe/log-routes.ts";
 import { usageRoutes } from "./observe/usage-routes.ts";
 import { invitationRoutes } from "./orgs/invitation-routes.ts";
@@ -37,6 +38,7 @@ declare module "fastify" {
 const ROUTE_GROUPS = [
   sessionRoutes,
   tokenRoutes,
+  grantRoutes,
   serverRoutes,
   versionRoutes,
   secretRoutes,

@@ -16,6 +16,7 @@ import { type Db, openDatabase } from "../src/stores/database.ts";
 import { MemoryBus } from "../src/stores/memory-bus.ts";
 import type { Stores } from "../src/stores/open-stores.ts";
 import { RedisBus } from "../src/stores/redis-bus.ts";
+import { storeGrant } from "../test/support/grants.ts";
 import { createTestDatabase } from "../test/support/postgres.ts";
 import { freePort } from "../test/support/redis-server.ts";
 import { localIssuer } from "./local-issuer.ts";
@@ -170,7 +171,10 @@ export async function startIsolaStack(options: { realStores: boolean; shards?: s
     async createApiKey(slug) {
       return (await api("POST", `servers/${slug}/keys`, { name: "bench" })).key;
     },
-    mintToken: (slug) => issuer.mint(`${config.publicUrl}/${slug}/mcp`, "bench-user"),
+    async mintToken(slug) {
+      const grant = await storeGrant(stores.db, { accountId: "bench-user", clientId: "isola-bench" });
+      return issuer.mint(`${config.publicUrl}/${slug}/mcp`, "bench-user", grant);
+    },
     async close() {
       await app.close();
       await composition.close();

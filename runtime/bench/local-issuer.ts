@@ -1,6 +1,7 @@
-// A stand-in for the OAuth issuer (not built yet): a local ES256 key whose public half is served
-// at `${PUBLIC_URL}/oauth/jwks`, where the runtime fetches the issuer's keys, and access tokens
-// minted with it for one server's resource URL.
+// A stand-in for the OAuth issuer (the real one needs a sign-in per token): a local ES256 key whose
+// public half is served at `${PUBLIC_URL}/oauth/jwks`, where the runtime fetches the issuer's keys,
+// and access tokens minted with it for one server's resource URL, under a grant stored as the
+// issuer would (the runtime checks that a token's grant stands).
 import type { FastifyPluginAsync } from "fastify";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
@@ -8,7 +9,7 @@ export interface LocalIssuer {
   /** Serves the JWKS; mount it beside the roles' plugins. */
   plugin: FastifyPluginAsync;
   /** An access token for the server at `resource` (https://HOST/<slug>/mcp), valid for an hour. */
-  mint(resource: string, subject: string): Promise<string>;
+  mint(resource: string, subject: string, grantId: string): Promise<string>;
 }
 
 export async function localIssuer(issuer: string): Promise<LocalIssuer> {
@@ -19,8 +20,8 @@ export async function localIssuer(issuer: string): Promise<LocalIssuer> {
     plugin: async (app) => {
       app.get(path, async () => ({ keys: [jwk] }));
     },
-    mint: (resource, subject) =>
-      new SignJWT({ scope: "mcp:tools", client_id: "isola-bench" })
+    mint: (resource, subject, grantId) =>
+      new SignJWT({ scope: "mcp:tools", client_id: "isola-bench", grant_id: grantId })
         .setProtectedHeader({ alg: "ES256", kid: "bench" })
         .setIssuer(issuer)
         .setAudience(resource)

@@ -1,4 +1,13 @@
-import { apiUrlErrors, controlPlugin, createSecretVault, loadSecretKey, verifyApiKey } from "@isola/control";
+import {
+  apiUrlErrors,
+  type ControlDeps,
+  controlPlugin,
+  createSecretVault,
+  grantIsLive,
+  loadSecretKey,
+  oauthPlugin,
+  verifyApiKey,
+} from "@isola/control";
 import { compileServer, SandboxSupervisor } from "@isola/sandbox";
 import { type Config, ServerLogs } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
@@ -48,15 +57,15 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   const readiness: ReadinessDetails = {};
   const urlErrors: UrlErrorAnswer[] = [];
   if (roles.has("control")) {
-    plugins.push(
-      controlPlugin({
-        db: stores.db,
-        bus: stores.bus,
-        config,
-        secretKey,
-        compile: (files) => compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }),
-      }),
-    );
+    const controlDeps: ControlDeps = {
+      db: stores.db,
+      bus: stores.bus,
+      config,
+      secretKey,
+      compile: (files) => compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }),
+    };
+    // The REST API, and the OAuth authorization server that MCP clients of `oauth` servers use.
+    plugins.push(controlPlugin(controlDeps), oauthPlugin(controlDeps));
     mounted.push("control");
     urlErrors.push(apiUrlErrors);
   }
@@ -69,6 +78,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       logs,
       secretsFor: (serverId) => vault.envFor(serverId),
       verifyApiKey: (key) => verifyApiKey(stores.db, key),
+      grantIsLive: (grantId) => grantIsLive(stores.db, grantId),
       ...(config.mcpDomain ? { mcpDomain: config.mcpDomain } : {}),
       egress: { allowPrivateNetworks: config.egressAllowPrivate },
     });

@@ -7,10 +7,12 @@ const [command] = argv;
 const wantsHelp = argv.includes("--help") || argv.includes("-h");
 
 async function main(): Promise<number> {
-  if ((command === "start" || command === "migrate" || command === "rotate-secret-key") && !wantsHelp) {
+  const instanceCommands = ["start", "migrate", "rotate-secret-key", "rotate-oauth-key"] as const;
+  const instanceCommand = instanceCommands.find((name) => name === command);
+  if (instanceCommand && !wantsHelp) {
     // Loaded only here: the stores, the sandbox and the control plane take a while to import.
     const { runInstanceCommand } = await import("./cli/instance.ts");
-    await runInstanceCommand(command);
+    await runInstanceCommand(instanceCommand);
     return 0;
   }
   const [{ runCli }, { processIo }] = await Promise.all([import("./cli/run.ts"), import("./cli/io.ts")]);

@@ -120,6 +120,11 @@ export const environmentSchema = z.object({
   ISOLA_EGRESS_ALLOW_PRIVATE: optional(
     z.enum(["true", "false"], { error: (issue) => `expected true or false, got ${quoted(issue.input)}` }),
   ),
+  // Only the path, like the plans file: the control role reads and checks it at boot.
+  ISOLA_OAUTH_CLIENTS_FILE: optional(z.string()),
+  ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: optional(
+    z.enum(["true", "false"], { error: (issue) => `expected true or false, got ${quoted(issue.input)}` }),
+  ),
 });
 
 /** The variables Isola reads, for documentation and for checking deployment files. */
@@ -151,6 +156,13 @@ export interface Config {
   mcpDomain: string | undefined;
   /** Operator switch: tool code may fetch private, loopback and link-local addresses (self-hosting on a LAN). */
   egressAllowPrivate: boolean;
+  /** Absolute path of a JSON array of OAuth clients (RFC 7591 metadata) registered by the operator. */
+  oauthClientsFile: string | undefined;
+  /**
+   * Test switch: Client ID Metadata Documents may be fetched from loopback addresses (certificate
+   * not checked there). Off in production: the library's SSRF protection refuses them.
+   */
+  oauthCimdAllowLoopback: boolean;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -188,6 +200,8 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       plansFile: e.ISOLA_PLANS_FILE === undefined ? undefined : resolve(cwd, e.ISOLA_PLANS_FILE),
       mcpDomain: e.ISOLA_MCP_DOMAIN,
       egressAllowPrivate: e.ISOLA_EGRESS_ALLOW_PRIVATE === "true",
+      oauthClientsFile: e.ISOLA_OAUTH_CLIENTS_FILE === undefined ? undefined : resolve(cwd, e.ISOLA_OAUTH_CLIENTS_FILE),
+      oauthCimdAllowLoopback: e.ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK === "true",
     },
   };
 }

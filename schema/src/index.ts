@@ -2,6 +2,7 @@ export * from "./api/accounts.ts";
 export * from "./api/audit.ts";
 export * from "./api/common.ts";
 export * from "./api/events.ts";
+export * from "./api/grants.ts";
 export * from "./api/health.ts";
 export * from "./api/keys.ts";
 export * from "./api/logs.ts";

@@ -22,6 +22,7 @@ describe("parseConfig defaults", () => {
         logLevel: "info",
         plansFile: undefined,
         egressAllowPrivate: false,
+        oauthCimdAllowLoopback: false,
       },
     });
   });
@@ -69,6 +70,8 @@ describe("parseConfig accepts", () => {
     [{ ISOLA_PLANS_FILE: "/etc/isola/plans.json" }, { plansFile: "/etc/isola/plans.json" }],
     [{ ISOLA_MCP_DOMAIN: "MCP.Example.com" }, { mcpDomain: "mcp.example.com" }],
     [{ ISOLA_EGRESS_ALLOW_PRIVATE: "true" }, { egressAllowPrivate: true }],
+    [{ ISOLA_OAUTH_CLIENTS_FILE: "clients.json" }, { oauthClientsFile: "/base/clients.json" }],
+    [{ ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: "true" }, { oauthCimdAllowLoopback: true }],
   ])("%j", (env, expected) => {
     const result = parseConfig(env, "/base");
     expect(result.ok).toBe(true);
@@ -100,6 +103,7 @@ describe("parseConfig refuses, naming the variable and what it expects", () => {
     ["LOG_LEVEL", "loud", /^LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"$/],
     ["ISOLA_MCP_DOMAIN", "https://mcp.example.com", /^ISOLA_MCP_DOMAIN: expected a domain name/],
     ["ISOLA_EGRESS_ALLOW_PRIVATE", "yes", /^ISOLA_EGRESS_ALLOW_PRIVATE: expected true or false, got "yes"$/],
+    ["ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK", "1", /^ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: expected true or false, got "1"$/],
   ])("%s=%s", (name, value, message) => {
     const result = parseConfig({ [name]: value });
     expect(result.ok).toBe(false);

@@ -1,19 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { loginBody, meView, signupBody } from "@isola/schema";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { sql } from "kysely";
 import { recordAudit } from "../audit/record.ts";
 import { type Actor, SESSION_COOKIE } from "../auth/actor.ts";
 import { requireActor } from "../auth/authorize.ts";
-import { hashPassword, newToken, verifyPassword } from "../auth/secrets-at-rest.ts";
+import { hashPassword, newToken } from "../auth/secrets-at-rest.ts";
 import type { ControlDeps } from "../deps.ts";
 import { Problem, problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
 import { createOrgWithOwner } from "./orgs.ts";
+import { checkPassword, takeSignInAttempt } from "./sign-in.ts";
 
 const SESSION_DAYS = 30;
-/** Sign-in attempts per email (and per address) before a pause: guessing stays slow. */
-const SIGN_IN_BUCKET = { capacity: 10, refillPerSecond: 10 / 300 };
 
 async function me(deps: ControlDeps, actor: Actor) {
   const user = await deps.db
@@ -59,19 +57,14 @@ async function startSession(
 }
 
 async function slowDownGuessing(deps: ControlDeps, request: FastifyRequest, email: string): Promise<void> {
-  for (const key of [`signin:email:${email.toLowerCase()}`, `signin:ip:${request.ip}`]) {
-    // If the bus is down, sign-in still works: the limit is a defence, not a dependency.
-    const taken = await deps.bus.takeTokens(key, SIGN_IN_BUCKET).catch(() => ({ allowed: true, retryAfterMs: 0 }));
-    if (!taken.allowed) {
-      throw new Problem(
-        "rate-limited",
-        "too many sign-in attempts; wait and try again",
-        {},
-        {
-          "retry-after": String(Math.ceil(taken.retryAfterMs / 1000)),
-        },
-      );
-    }
+  const attempt = await takeSignInAttempt(deps.bus, request.ip, email);
+  if (!attempt.allowed) {
+    throw new Problem(
+      "rate-limited",
+      "too many sign-in attempts; wait and try again",
+      {},
+      { "retry-after": String(attempt.retryAfterSeconds) },
+    );
   }
 }
 
@@ -136,14 +129,8 @@ export function sessionRoutes(app: FastifyInstance, context: RouteContext, deps:
     problems: ["invalid-credentials", "rate-limited"],
     async handler({ body, request, reply }) {
       await slowDownGuessing(deps, request, body.email);
-      const user = await db
-        .selectFrom("users")
-        .select(["id", "email", "password_hash"])
-        .where(sql`lower(email)`, "=", body.email.toLowerCase())
-        .executeTakeFirst();
-      // Verifies even when there is no such user, so that timing does not tell.
-      const valid = await verifyPassword(body.password, user?.password_hash ?? null);
-      if (!user || !valid) throw problem("invalid-credentials", "email or password is wrong");
+      const user = await checkPassword(db, body.email, body.password);
+      if (!user) throw problem("invalid-credentials", "email or password is wrong");
       return me(deps, await startSession(deps, reply, user));
     },
   });

@@ -3,6 +3,7 @@ import { type Config, migrateToLatest, parseConfig } from "@isola/schema";
 import { composeRoles } from "../compose.ts";
 import { serve } from "../process/serve.ts";
 import { openDatabase } from "../stores/database.ts";
+import { runRotateOAuthKey } from "./rotate-oauth-key.ts";
 import { runRotateSecretKey } from "./rotate-secret-key.ts";
 
 function loadConfig(): Config {
@@ -28,8 +29,11 @@ async function migrate(config: Config): Promise<void> {
   }
 }
 
-export function runInstanceCommand(command: "start" | "migrate" | "rotate-secret-key"): Promise<void> {
+export type InstanceCommand = "start" | "migrate" | "rotate-secret-key" | "rotate-oauth-key";
+
+export function runInstanceCommand(command: InstanceCommand): Promise<void> {
   const config = loadConfig();
   if (command === "rotate-secret-key") return runRotateSecretKey(config);
+  if (command === "rotate-oauth-key") return runRotateOAuthKey(config);
   return command === "start" ? start(config) : migrate(config);
 }

@@ -17,6 +17,7 @@ Run Isola (configured by environment variables: see README.md):
   start       serve the roles listed in ISOLA_ROLES (default: runtime,control,web)
   migrate     apply database migrations, then exit
   rotate-secret-key  re-encrypt every secret with a new key (from stdin, or --generate)
+  rotate-oauth-key   a new signing key for OAuth access tokens (published first, then signing)
 
 Use an Isola instance through its API:
   login       check a personal access token and save it: login --url URL --token TOKEN|-
@@ -40,6 +41,8 @@ const INSTANCE_HELP: Record<string, string> = {
   migrate: "Usage: isola migrate\n\nApply database migrations, then exit. `isola start` also migrates.\n",
   "rotate-secret-key":
     "Usage: isola rotate-secret-key [--generate]\n\nRe-encrypt every stored secret with a new key, in one transaction. The new key\n(32 bytes, base64 or hex) is read from stdin, or made with --generate and printed once.\n",
+  "rotate-oauth-key":
+    "Usage: isola rotate-oauth-key [--activate-in SECONDS]\n\nMake a new signing key for OAuth access tokens. It is published at once and signs from\nSECONDS later (default 900); the keys it replaces stay published until their tokens expire.\n",
 };
 
 export const COMMANDS: Command[] = [

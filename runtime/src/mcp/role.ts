@@ -1,10 +1,10 @@
 import type { EgressPolicy, SandboxSupervisor } from "@isola/sandbox";
-import type { Config, ServerLogs } from "@isola/schema";
+import { type Config, OAUTH_GRANT_REVOKED, type ServerLogs } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
 import type { JWTVerifyGetKey } from "jose";
 import type { Stores } from "../stores/open-stores.ts";
 import { UsageRecorder } from "../usage/recorder.ts";
-import { createJwtVerifier, issuerKeys } from "./auth/jwt.ts";
+import { issuerKeys, JwtVerifier } from "./auth/jwt.ts";
 import type { ApiKeyIdentity } from "./context.ts";
 import { Limits } from "./limits.ts";
 import { runtimePlugin } from "./plugin.ts";
@@ -22,6 +22,8 @@ export interface RuntimeRoleOptions {
   verifyApiKey(key: string): Promise<ApiKeyIdentity | null>;
   /** The OAuth issuer's signing keys; by default fetched from `${issuer}/jwks` (and refetched on an unknown kid). */
   jwks?: JWTVerifyGetKey;
+  /** Whether an OAuth grant still stands (the authorization server's storage). */
+  grantIsLive(grantId: string): Promise<boolean>;
   mcpDomain?: string;
   egress?: Pick<EgressPolicy, "allowPrivateNetworks" | "allowHttpHosts">;
   /** How often usage is flushed to Postgres. */
@@ -47,6 +49,16 @@ export async function createRuntimeRole(
   usage.start(options.usageFlushMs);
   const limits = new Limits(stores.bus);
   const issuer = `${config.publicUrl}/oauth`;
+  const verifyJwt = new JwtVerifier({
+    issuer,
+    keys: options.jwks ?? issuerKeys(new URL(`${issuer}/jwks`)),
+    grantIsLive: options.grantIsLive,
+  });
+  // A node that cannot subscribe (Redis down at start) still refuses revoked grants' new tokens,
+  // and their remembered ones within a minute.
+  const unsubscribeRevocations = await stores.bus
+    .subscribe(OAUTH_GRANT_REVOKED, (grantId) => verifyJwt.forgetGrant(grantId))
+    .catch(() => async () => {});
   const plugin = runtimePlugin(
     {
       config,
@@ -60,7 +72,7 @@ export async function createRuntimeRole(
       logs: options.logs,
       secretsFor: (serverId) => secrets.get(serverId),
       verifyApiKey: options.verifyApiKey,
-      verifyJwt: createJwtVerifier({ issuer, keys: options.jwks ?? issuerKeys(new URL(`${issuer}/jwks`)) }),
+      verifyJwt,
       issuer,
       egress: options.egress ?? {},
     },
@@ -74,6 +86,7 @@ export async function createRuntimeRole(
       // Usage first: nothing accepted is lost on a graceful shutdown.
       await usage.stop();
       await relay.close();
+      await unsubscribeRevocations().catch(() => {});
       await directory.close();
       await limits.close();
     },

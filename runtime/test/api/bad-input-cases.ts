@@ -210,6 +210,16 @@ export const CASES: BadCase[] = [
     code: "not-found",
     detail: /you have no token with that id/,
   },
+  {
+    op: "DELETE /me/grants/{id}",
+    name: "someone else's grant",
+    request: async (w) => {
+      const someone = await w.member("viewer");
+      return { url: `me/grants/${await w.grantOf(someone.userId)}` };
+    },
+    code: "not-found",
+    detail: /you have no grant with that id/,
+  },
 
   // servers
   {

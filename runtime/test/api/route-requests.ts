@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Manifest, OrgRole } from "@isola/schema";
 import type { Api, Client } from "../support/api-harness.ts";
 import { deployHello, HELLO_SOURCE } from "../support/api-harness.ts";
+import { storeGrant } from "../support/grants.ts";
 import { adminOrg, memberOf, newOrg, type Person } from "./orgs-people.ts";
 
 export const PASSWORD = "correct horse battery staple";
@@ -252,6 +253,14 @@ export class World {
     return row.id;
   }
 
+  /** An OAuth grant `userId` gave a client, made in the authorization server's table; its id. */
+  grantOf(userId: string): Promise<string> {
+    return storeGrant(this.api.stores.db, {
+      accountId: userId,
+      resources: { "https://isola.test/grant-fixture/mcp": "mcp:tools" },
+    });
+  }
+
   /** The email of a new account whose password is PASSWORD. */
   async account(): Promise<string> {
     const email = `${this.unique("account")}@example.com`;
@@ -296,6 +305,10 @@ export const BUILDERS: Record<string, Builder> = {
   "GET /me/tokens": at("me/tokens"),
   "DELETE /me/tokens/{id}": async (w, caller) => ({
     url: `me/tokens/${caller.userId ? await w.tokenOf(caller.userId, caller.org ?? w.org) : randomUUID()}`,
+  }),
+  "GET /me/grants": at("me/grants"),
+  "DELETE /me/grants/{id}": async (w, caller) => ({
+    url: `me/grants/${caller.userId ? await w.grantOf(caller.userId) : randomUUID()}`,
   }),
 
   "POST /servers": async (w) => ({

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { serverLogKey } from "@isola/schema";
+import { OAUTH_GRANT_REVOKED, serverLogKey } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, startApi } from "../support/api-harness.ts";
+import { storeGrant } from "../support/grants.ts";
 import { deploySource, initializeRequest, openSession, PROBE_SOURCE, quickDatabase, send } from "../support/mcp.ts";
 import { eventually, sleep } from "../support/wait.ts";
 
@@ -189,9 +190,11 @@ describe("authentication at a server's endpoint", () => {
   describe("oauth servers", () => {
     let resource: string;
     let metadataUrl: string;
+    let grant: string;
     const tokens: string[] = [];
 
-    beforeAll(() => {
+    beforeAll(async () => {
+      grant = await storeGrant(api.stores.db, { accountId: "user-1", clientId: "client-1" });
       resource = guardedUrl;
       metadataUrl = `${api.url}/.well-known/oauth-protected-resource/guarded/mcp`;
     });
@@ -207,6 +210,7 @@ describe("authentication at a server's endpoint", () => {
         aud: resource,
         sub: "user-1",
         client_id: "client-1",
+        grant_id: grant,
         scope: "mcp:tools offline_access",
         iat: now,
         exp: now + 300,
@@ -260,6 +264,43 @@ describe("authentication at a server's endpoint", () => {
         /not valid/,
       ],
       ["garbage", async () => "not.a.token", /not valid/],
+      [
+        "an HS256 token keyed with the issuer's public key",
+        async () => {
+          const k1 = issuer.keys.find((key) => key.kid === "k1") as { jwk: JWK };
+          const { d: _none, ...publicJwk } = k1.jwk;
+          const secret = new TextEncoder().encode(JSON.stringify(publicJwk));
+          return new SignJWT({
+            iss: `${api.url}/oauth`,
+            aud: resource,
+            sub: "user-1",
+            scope: "mcp:tools",
+            grant_id: grant,
+          })
+            .setProtectedHeader({ alg: "HS256", kid: "k1" })
+            .setIssuedAt()
+            .setExpirationTime("5m")
+            .sign(secret);
+        },
+        /not valid/,
+      ],
+      [
+        "a tampered payload (another subject, the signature kept)",
+        async () => {
+          const [header, payload, signature] = (await mint()).split(".");
+          const claims = JSON.parse(Buffer.from(payload as string, "base64url").toString());
+          const changed = Buffer.from(JSON.stringify({ ...claims, sub: "admin" })).toString("base64url");
+          return `${header}.${changed}.${signature}`;
+        },
+        /not valid/,
+      ],
+      [
+        "a kid the issuer never published",
+        () => mint({}, { kid: "never-published", key: issuer.keys[0]?.privateKey }),
+        /not valid/,
+      ],
+      ["no grant", () => mint({ grant_id: undefined }), /not valid/],
+      ["a grant that does not stand (revoked)", () => mint({ grant_id: "revoked-grant" }), /revoked/],
     ];
     it.each(refused)("refuses %s with 401 invalid_token", async (_name, make, message) => {
       const answer = await send(guardedUrl, { body: initialize, headers: bearer(await make()) });
@@ -269,6 +310,19 @@ describe("authentication at a server's endpoint", () => {
       expect(challenge).toMatch(
         new RegExp(`^Bearer resource_metadata="${metadataUrl}", scope="mcp:tools", error="invalid_token"`),
       );
+    });
+
+    it("refuses a token it verified a moment ago once its grant's revocation is announced", async () => {
+      const revocable = await storeGrant(api.stores.db, { accountId: "user-1", clientId: "client-1" });
+      const token = await mint({ grant_id: revocable });
+      expect((await send(guardedUrl, { body: initialize, headers: bearer(token) })).status).toBe(200);
+      await api.stores.db.deleteFrom("oauth_models").where("grant_id", "=", revocable).execute();
+      // Remembered for up to a minute without the announcement; refused at once with it.
+      expect((await send(guardedUrl, { body: initialize, headers: bearer(token) })).status).toBe(200);
+      await api.stores.bus.publish(OAUTH_GRANT_REVOKED, revocable);
+      const answer = await send(guardedUrl, { body: initialize, headers: bearer(token) });
+      expect(answer.status).toBe(401);
+      expect(answer.json.error.message).toMatch(/revoked/);
     });
 
     it("refuses a token in X-API-Key (bearer only)", async () => {

@@ -6,6 +6,7 @@ import { scopeShortfall, supportedScopes } from "../../src/mcp/auth/tool-scopes.
 import type { Caller, MethodContext } from "../../src/mcp/context.ts";
 import { callTool } from "../../src/mcp/methods/tools.ts";
 import { type Api, startApi } from "../support/api-harness.ts";
+import { storeGrant } from "../support/grants.ts";
 import { deploySource, messagesOf, openSession, quickDatabase, send, updateServer } from "../support/mcp.ts";
 import { TestIssuer } from "../support/test-issuer.ts";
 
@@ -110,11 +111,13 @@ describe("scopes a tool requires", () => {
   let api: Api;
   let url: string;
   let metadataUrl: string;
-  const token = (scope: string, sub = "user-1") => issuer.mint(api.url, url, scope, { sub });
+  let grant: string;
+  const token = (scope: string, sub = "user-1") => issuer.mint(api.url, url, scope, { sub, grant_id: grant });
   const bearer = async (scope: string, sub?: string) => ({ authorization: `Bearer ${await token(scope, sub)}` });
 
   beforeAll(async () => {
     api = await startApi(quickDatabase(), {}, { listen: true, plugins: [issuer.plugin] });
+    grant = await storeGrant(api.stores.db, { accountId: "user-1" });
     await deploySource(api.admin, "notes", NOTES_SOURCE, { authMode: "oauth" });
     await updateServer(api.admin, "notes", { legacySse: true });
     await deploySource(api.admin, "notes-keyed", NOTES_SOURCE, { authMode: "api_key" });

@@ -12,3 +12,12 @@ export const serverChanged = z.object({
 });
 
 export type ServerChanged = z.infer<typeof serverChanged>;
+
+/**
+ * The Bus channel on which the authorization server announces a revoked OAuth grant (the message
+ * is the grant's id): runtimes forget the tokens of that grant they had verified.
+ */
+export const OAUTH_GRANT_REVOKED = "oauth.grants.revoked";
+
+/** The access token claim naming the grant a token was issued under (checked by the runtime on every new token). */
+export const GRANT_CLAIM = "grant_id";

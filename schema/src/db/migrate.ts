@@ -5,6 +5,7 @@ import * as controlPlane from "./migrations/0002_control_plane.ts";
 import * as usage from "./migrations/0003_usage.ts";
 import * as endpointSettings from "./migrations/0004_server_endpoint_settings.ts";
 import * as updateRevisions from "./migrations/0005_update_revisions.ts";
+import * as oauth from "./migrations/0006_oauth.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   "0003_usage": usage,
   "0004_server_endpoint_settings": endpointSettings,
   "0005_update_revisions": updateRevisions,
+  "0006_oauth": oauth,
 };
 
 export class MigrationError extends Error {

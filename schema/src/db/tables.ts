@@ -20,6 +20,8 @@ export interface Database {
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;
   usage_minutely: UsageMinutelyTable;
+  oauth_models: OAuthModelsTable;
+  oauth_signing_keys: OAuthSigningKeysTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -241,4 +243,40 @@ export interface UsageMinutelyTable {
   bytes_in: number;
   bytes_out: number;
   latency_histogram: ColumnType<number[], number[], number[]>;
+}
+
+/** oidc-provider's models (clients, grants, sessions, interactions, codes, refresh tokens...), one row each. */
+export interface OAuthModelsTable {
+  /** The library's model name: "Grant", "Session", "RefreshToken", ... */
+  model: string;
+  /** The model's id; for models whose id is a bearer token, its sha256 (base64url). */
+  id: string;
+  /** The library's payload (for hashed models without its `jti`). */
+  payload: Json<Record<string, unknown>>;
+  /** The grant the row belongs to (a grant's own row carries its id too): revoking it deletes them all. */
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  /** The user (users.id) the row was issued to, when it names one. */
+  account_id: string | null;
+  /** Past it, the row is as good as gone (and the sweeper deletes it). */
+  expires_at: NullableTimestamp;
+  consumed_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+/** The authorization server's signing keys; the private half encrypted like secrets. */
+export interface OAuthSigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: Json<Record<string, unknown>>;
+  ciphertext: string;
+  nonce: string;
+  /** Fingerprint of the secret key the private half is encrypted with. */
+  key_id: string;
+  /** From then on (the newest such key) it signs; before, it is only published. */
+  signs_from: Timestamp;
+  /** Past it the key is no longer published: every token it signed has expired. Null: no end yet. */
+  expires_at: NullableTimestamp;
+  created_at: CreatedAt;
 }

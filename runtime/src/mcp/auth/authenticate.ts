@@ -3,6 +3,7 @@ import { BASE_SCOPE } from "@isola/schema";
 import type { FastifyRequest } from "fastify";
 import type { ApiKeyIdentity, Caller, RuntimeDeps } from "../context.ts";
 import type { ServerRecord } from "../server-directory.ts";
+import type { JwtFailure } from "./jwt.ts";
 import { bearerChallenge, type ResourceUrls } from "./protected-resource.ts";
 
 export type AuthOutcome =
@@ -38,6 +39,13 @@ export class ApiKeyCache {
       if (!entry.identity || entry.identity.serverId === serverId) this.#entries.delete(hash);
   }
 }
+
+const JWT_REFUSALS: Record<JwtFailure, string> = {
+  expired: "the access token has expired",
+  wrong_audience: "the access token is for another resource",
+  revoked: "the access token's grant has been revoked",
+  invalid_token: "the access token is not valid",
+};
 
 /** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1: the scheme is case-insensitive). */
 function bearer(request: FastifyRequest): string | undefined {
@@ -104,15 +112,10 @@ export async function authenticate(
     };
   }
   const verified = deps.verifyJwt
-    ? await deps.verifyJwt(token, urls.resource)
+    ? await deps.verifyJwt.verify(token, urls.resource)
     : ({ ok: false, reason: "invalid_token" } as const);
   if (!verified.ok) {
-    const description =
-      verified.reason === "expired"
-        ? "the access token has expired"
-        : verified.reason === "wrong_audience"
-          ? "the access token is for another resource"
-          : "the access token is not valid";
+    const description = JWT_REFUSALS[verified.reason];
     return {
       ok: false,
       status: 401,

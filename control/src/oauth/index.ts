@@ -1,0 +1,23 @@
+// The authorization server's parts, for the composition root's tools (the CLI) and for tests
+// that check one part alone. The composition root mounts it with `oauthPlugin` (../index.ts).
+
+export { type Applicant, admits } from "./access-policy.ts";
+export { HASHED_MODELS, hashId, KyselyAdapter, kyselyAdapter, sweepExpired } from "./adapter.ts";
+export { AuthorizationServer, OAUTH_KEYS_CHANNEL } from "./authorization-server.ts";
+export { applyClientPolicy, LIMITS as CLIENT_LIMITS, redirectUriProblem } from "./client-policy.ts";
+export { parseClients } from "./clients-file.ts";
+export { redirectHost, scopeLines } from "./interaction-routes.ts";
+export { LIFETIMES, RETIRED_KEY_SECONDS } from "./lifetimes.ts";
+export { isLoopbackHost } from "./metadata-fetch.ts";
+export { type OAuthPluginOptions, oauthPlugin, withDefaultScope } from "./plugin.ts";
+export { parseResource, type ResourceServerRecord, serverScopes, toolsByScope } from "./resources.ts";
+export {
+  ensureSigningKey,
+  generateSigningJwk,
+  keysInForce,
+  loadKeySet,
+  openSigningJwk,
+  type Rotation,
+  rotateSigningKey,
+} from "./signing-keys.ts";
+export { consentPage, escapeHtml, html, loginPage } from "./views.ts";
