@@ -61,8 +61,8 @@ describe("the official MCP conformance suite", () => {
     );
     const problems = checks.filter((check) => check.status === "FAILURE" || check.status === "WARNING");
     expect(problems, run.stdout.slice(-3000)).toEqual([]);
-    // The 30 active scenarios of conformance 0.1.16, each with at least one passing check.
-    expect(scenarios).toHaveLength(30);
+    // The 31 active scenarios of conformance 0.2.0-alpha.12, each with at least one passing check.
+    expect(scenarios).toHaveLength(31);
     expect(checks.filter((check) => check.status === "SUCCESS").length).toBeGreaterThanOrEqual(39);
     expect(run.status).toBe(0);
   }, 300_000);
