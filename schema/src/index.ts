@@ -1,5 +1,6 @@
 export * from "./api/accounts.ts";
 export * from "./api/audit.ts";
+export * from "./api/builds.ts";
 export * from "./api/common.ts";
 export * from "./api/events.ts";
 export * from "./api/grants.ts";
@@ -10,6 +11,7 @@ export * from "./api/orgs.ts";
 export * from "./api/secrets.ts";
 export * from "./api/servers.ts";
 export * from "./api/usage.ts";
+export * from "./build-plan.ts";
 export * from "./bus.ts";
 export * from "./compile.ts";
 export * from "./config.ts";

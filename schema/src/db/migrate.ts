@@ -6,6 +6,7 @@ import * as usage from "./migrations/0003_usage.ts";
 import * as endpointSettings from "./migrations/0004_server_endpoint_settings.ts";
 import * as updateRevisions from "./migrations/0005_update_revisions.ts";
 import * as oauth from "./migrations/0006_oauth.ts";
+import * as builds from "./migrations/0007_builds.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   "0004_server_endpoint_settings": endpointSettings,
   "0005_update_revisions": updateRevisions,
   "0006_oauth": oauth,
+  "0007_builds": builds,
 };
 
 export class MigrationError extends Error {

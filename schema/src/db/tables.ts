@@ -22,6 +22,8 @@ export interface Database {
   usage_minutely: UsageMinutelyTable;
   oauth_models: OAuthModelsTable;
   oauth_signing_keys: OAuthSigningKeysTable;
+  builds: BuildsTable;
+  build_events: BuildEventsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -279,4 +281,58 @@ export interface OAuthSigningKeysTable {
   /** Past it the key is no longer published: every token it signed has expired. Null: no end yet. */
   expires_at: NullableTimestamp;
   created_at: CreatedAt;
+}
+
+export type BuildStatus =
+  | "queued"
+  | "planning"
+  | "waiting"
+  | "confirmed"
+  | "coding"
+  | "checking"
+  | "deploying"
+  | "succeeded"
+  | "failed"
+  | "cancelled";
+
+/** A build: the queue row and the state of one brief turned into a server (migration 0007). */
+export interface BuildsTable {
+  id: Generated<string>;
+  org_id: string;
+  /** The server built on (an iteration), or made at confirm (a new one). */
+  server_id: string | null;
+  kind: "new" | "iterate";
+  /** The slug asked for (a new server); the plan's name decides when absent. */
+  slug: string | null;
+  prompt: string;
+  status: BuildStatus;
+  auto_deploy: boolean;
+  plan: Json<import("../build-plan.ts").BuildPlan> | null;
+  answers: Json<Record<string, string>> | null;
+  /** Code rounds so far: 1 is the first code, each later one a repair. */
+  round: Generated<number>;
+  max_rounds: number;
+  /** The last round's files. */
+  files: Json<Record<string, string>> | null;
+  version_id: string | null;
+  /** Why it failed: { message, errors? }. */
+  error: Json<{ message: string; errors?: unknown[] }> | null;
+  /** The seq of its last event. */
+  event_seq: Generated<number>;
+  claimed_by: string | null;
+  lease_until: NullableTimestamp;
+  /** How often a node picked it up after another's lease ran out. */
+  resumes: Generated<number>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  finished_at: NullableTimestamp;
+}
+
+export interface BuildEventsTable {
+  build_id: string;
+  seq: number;
+  type: string;
+  data: Json<Record<string, unknown>>;
+  at: CreatedAt;
 }
