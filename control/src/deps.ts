@@ -8,8 +8,11 @@ export interface ControlDeps {
   db: Kysely<Database>;
   bus: Bus;
   config: Config;
-  /** Compiles and checks tool code; tool code runs only in sandbox shards. */
-  compile(files: ServerSource): Promise<CompileResult>;
+  /**
+   * Compiles and checks tool code; tool code runs only in sandbox shards. `declarative`:
+   * declarative tools (schema's `declarativeServer`), alone (`files` empty) or besides the code.
+   */
+  compile(files: ServerSource, declarative?: unknown): Promise<CompileResult>;
   /** Encrypts secrets at rest (loadSecretKey). */
   secretKey: SecretKey;
   now?: () => Date;

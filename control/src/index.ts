@@ -20,3 +20,4 @@ export {
 } from "./secrets/key.ts";
 export { rotateSecretKey } from "./secrets/rotate.ts";
 export { createSecretVault, type SecretVault } from "./secrets/vault.ts";
+export { type Catalogue, loadCatalogue, type Template, templateFiles } from "./templates/catalogue.ts";

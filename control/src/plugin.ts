@@ -7,6 +7,7 @@ import { sessionRoutes } from "./accounts/session-routes.ts";
 import { tokenRoutes } from "./accounts/token-routes.ts";
 import { auditRoutes } from "./audit/query-routes.ts";
 import { type Actor, resolveActor } from "./auth/actor.ts";
+import { mountBuilds } from "./builds/mount.ts";
 import type { ControlDeps } from "./deps.ts";
 import { problemErrorHandler } from "./http/error-handler.ts";
 import { sweepIdempotencyKeys } from "./http/idempotency.ts";
@@ -24,6 +25,7 @@ import { readPlansFile } from "./orgs/plans.ts";
 import { secretRoutes } from "./secrets/secret-routes.ts";
 import { serverRoutes } from "./servers/server-routes.ts";
 import { versionRoutes } from "./servers/version-routes.ts";
+import { templateRoutes } from "./templates/template-routes.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -42,6 +44,7 @@ const ROUTE_GROUPS = [
   serverRoutes,
   versionRoutes,
   secretRoutes,
+  templateRoutes,
   orgRoutes,
   memberRoutes,
   invitationRoutes,
@@ -98,6 +101,7 @@ export function controlPlugin(deps: ControlDeps): FastifyPluginAsync {
         });
         const context: RouteContext = { registry, db: deps.db };
         for (const group of ROUTE_GROUPS) group(api, context, deps);
+        mountBuilds(api, context, deps);
         api.get("/openapi.json", async () => openApiDocument(registry, deps.config.publicUrl));
       },
       { prefix: "/api/v1" },

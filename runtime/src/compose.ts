@@ -14,6 +14,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import type { ReadinessDetails } from "./http/health.ts";
 import type { UrlErrorAnswer } from "./http/url-errors.ts";
+import { DEFAULT_LLM_MODEL, platformLlm } from "./llm/platform-llm.ts";
 import { mcpUrlErrors } from "./mcp/plugin.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
 import type { Composition } from "./process/start.ts";
@@ -48,6 +49,15 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     onEvent: (event) => logger[event.type === "shard-start" ? "debug" : "warn"]({ event }, `sandbox ${event.type}`),
     onServerLog: (serverId, level, message, data) =>
       logs.write(serverId, { level, source: "code", message, ...(data === undefined ? {} : { data }) }),
+    // ctx.llm. ISOLA_MODEL_LLM is read here until the configuration has it; the SDK reads ANTHROPIC_BASE_URL.
+    // There are no org-wide secrets yet: the org's key is the server's secret ANTHROPIC_API_KEY.
+    llm: platformLlm({
+      db: stores.db,
+      model: process.env.ISOLA_MODEL_LLM || DEFAULT_LLM_MODEL,
+      instanceKey: config.anthropicApiKey,
+      orgKey: async (_orgId, serverId) =>
+        (await createSecretVault({ db: stores.db, key: secretKey }).envFor(serverId)).ANTHROPIC_API_KEY,
+    }),
   });
   await sandbox.start();
 
@@ -62,7 +72,8 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       bus: stores.bus,
       config,
       secretKey,
-      compile: (files) => compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }),
+      compile: (files, declarative) =>
+        compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }, declarative),
     };
     // The REST API, and the OAuth authorization server that MCP clients of `oauth` servers use.
     plugins.push(controlPlugin(controlDeps), oauthPlugin(controlDeps));

@@ -92,6 +92,25 @@ export interface ElicitResult {
   content?: Record<string, string | number | boolean | string[]>;
 }
 
+/** A completion from the platform's model, asked by the server itself (unlike sample(), which asks the client's). */
+export interface LlmRequest {
+  prompt: string;
+  system?: string;
+  /** Default 1024, at most 4096. */
+  maxTokens?: number;
+}
+export interface LlmResult {
+  text: string;
+  usage: { inputTokens: number; outputTokens: number };
+}
+/**
+ * The platform's model (Anthropic, with the org's key or the instance's), metered per org.
+ * At most 5 completions per tool call; each is cancelled with the call.
+ */
+export interface Llm {
+  complete(request: LlmRequest): Promise<LlmResult>;
+}
+
 export interface ToolContext {
   log: Logger;
   /** Reports progress to the client when it asked for it (a progress token); otherwise does nothing. */
@@ -103,6 +122,7 @@ export interface ToolContext {
   user: Caller | null;
   sample(request: SampleRequest): Promise<SampleResult>;
   elicit(request: ElicitRequest): Promise<ElicitResult>;
+  llm: Llm;
 }
 
 export interface ToolAnnotations {

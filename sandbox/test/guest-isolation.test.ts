@@ -38,7 +38,16 @@ describe("what tool code can reach", () => {
   });
 
   it("a ctx with only the documented members", async () => {
-    expect((await structured("reach")).ctx).toEqual(["elicit", "env", "log", "progress", "sample", "signal", "user"]);
+    expect((await structured("reach")).ctx).toEqual([
+      "elicit",
+      "env",
+      "llm",
+      "log",
+      "progress",
+      "sample",
+      "signal",
+      "user",
+    ]);
   });
 });
 

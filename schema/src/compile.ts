@@ -1,7 +1,17 @@
 import { z } from "zod";
 
 /** Which step of the build found a problem. */
-export const COMPILE_STEPS = ["files", "bundle", "types", "code", "size", "load", "manifest", "injection"] as const;
+export const COMPILE_STEPS = [
+  "declarative",
+  "files",
+  "bundle",
+  "types",
+  "code",
+  "size",
+  "load",
+  "manifest",
+  "injection",
+] as const;
 
 /**
  * One problem with tool code, precise enough for a person (or a model) to fix it.

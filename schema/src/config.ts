@@ -6,7 +6,7 @@ import { z } from "zod";
  * the variable names, their defaults and what each expects.
  *
  * Error messages never echo the value of a variable that may hold a secret
- * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY, ISOLA_ADMIN_TOKEN).
+ * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY, ISOLA_ADMIN_TOKEN, ANTHROPIC_API_KEY).
  */
 
 export const ROLES = ["runtime", "control", "web", "worker"] as const;
@@ -81,6 +81,12 @@ const logLevel = z.enum(LOG_LEVELS, {
   error: (issue) => `expected one of ${LOG_LEVELS.join(", ")}, got ${quoted(issue.input)}`,
 });
 
+/** A Messages API model id ("claude-opus-5-5", "claude-sonnet-4-5-20250929"). */
+const modelId = z.string().regex(/^[a-z0-9][a-z0-9._:@-]{0,127}$/, "expected a model id such as claude-opus-5-5");
+
+/** The models a build uses when ISOLA_MODEL_PLAN / ISOLA_MODEL_CODE are unset: the current Sonnet plans, the current Opus codes. */
+export const DEFAULT_BUILD_MODELS = { plan: "claude-sonnet-5-5", code: "claude-opus-5-5" } as const;
+
 export const environmentSchema = z.object({
   PORT: optional(port),
   HOST: optional(host),
@@ -120,6 +126,10 @@ export const environmentSchema = z.object({
   ISOLA_EGRESS_ALLOW_PRIVATE: optional(
     z.enum(["true", "false"], { error: (issue) => `expected true or false, got ${quoted(issue.input)}` }),
   ),
+  // Never echoed in an error: it is a credential.
+  ANTHROPIC_API_KEY: optional(z.string().min(1, "expected an API key such as sk-ant-...")),
+  ISOLA_MODEL_PLAN: optional(modelId),
+  ISOLA_MODEL_CODE: optional(modelId),
   // Only the path, like the plans file: the control role reads and checks it at boot.
   ISOLA_OAUTH_CLIENTS_FILE: optional(z.string()),
   ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: optional(
@@ -163,6 +173,10 @@ export interface Config {
    * not checked there). Off in production: the library's SSRF protection refuses them.
    */
   oauthCimdAllowLoopback: boolean;
+  /** The instance's key for the Anthropic Messages API (builds; ctx.llm). The SDK reads ANTHROPIC_BASE_URL itself. */
+  anthropicApiKey: string | undefined;
+  /** Which model answers each build step. */
+  buildModels: { plan: string; code: string };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -191,7 +205,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
       databaseUrl: e.DATABASE_URL,
       redisUrl: e.REDIS_URL,
-      roles: e.ISOLA_ROLES ?? ["runtime", "control", "web"],
+      roles: e.ISOLA_ROLES ?? ["runtime", "control", "web", "worker"],
       secretKey: e.ISOLA_SECRET_KEY,
       logLevel: e.LOG_LEVEL ?? "info",
       sandboxShards: e.ISOLA_SANDBOX_SHARDS,
@@ -202,6 +216,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       egressAllowPrivate: e.ISOLA_EGRESS_ALLOW_PRIVATE === "true",
       oauthClientsFile: e.ISOLA_OAUTH_CLIENTS_FILE === undefined ? undefined : resolve(cwd, e.ISOLA_OAUTH_CLIENTS_FILE),
       oauthCimdAllowLoopback: e.ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK === "true",
+      anthropicApiKey: e.ANTHROPIC_API_KEY,
+      buildModels: {
+        plan: e.ISOLA_MODEL_PLAN ?? DEFAULT_BUILD_MODELS.plan,
+        code: e.ISOLA_MODEL_CODE ?? DEFAULT_BUILD_MODELS.code,
+      },
     },
   };
 }

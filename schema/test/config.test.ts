@@ -17,12 +17,13 @@ describe("parseConfig defaults", () => {
         dataDir: "/srv/isola/.isola",
         databaseUrl: undefined,
         redisUrl: undefined,
-        roles: ["runtime", "control", "web"],
+        roles: ["runtime", "control", "web", "worker"],
         secretKey: undefined,
         logLevel: "info",
         plansFile: undefined,
         egressAllowPrivate: false,
         oauthCimdAllowLoopback: false,
+        buildModels: { plan: "claude-sonnet-5-5", code: "claude-opus-5-5" },
       },
     });
   });
@@ -31,7 +32,7 @@ describe("parseConfig defaults", () => {
     const result = parseConfig({ PORT: "", DATABASE_URL: "", ISOLA_ROLES: "", ISOLA_PLANS_FILE: "" }, "/x");
     expect(result.ok && result.config.port).toBe(3000);
     expect(result.ok && result.config.databaseUrl).toBeUndefined();
-    expect(result.ok && result.config.roles).toEqual(["runtime", "control", "web"]);
+    expect(result.ok && result.config.roles).toEqual(["runtime", "control", "web", "worker"]);
     expect(result.ok && result.config.plansFile).toBeUndefined();
   });
 

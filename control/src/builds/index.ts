@@ -2,3 +2,4 @@
 
 export * from "./build-states.ts";
 export * from "./build-store.ts";
+export * from "./model/index.ts";

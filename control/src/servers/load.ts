@@ -1,6 +1,6 @@
 import type { Bus, Database, Server, ServerChanged } from "@isola/schema";
 import { SERVER_CHANGES } from "@isola/schema";
-import type { FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import { authorize } from "../auth/authorize.ts";
 import type { Permission } from "../auth/rbac.ts";
@@ -33,7 +33,11 @@ export async function loadServer(
  * about a change that rolled back would be a lie. If the bus is down the change still stands;
  * runtimes re-read servers when they reconnect.
  */
-export async function announce(bus: Bus, change: ServerChanged, request: FastifyRequest): Promise<void> {
+export async function announce(
+  bus: Bus,
+  change: ServerChanged,
+  request: { log: Pick<FastifyBaseLogger, "warn"> },
+): Promise<void> {
   try {
     await bus.publish(SERVER_CHANGES, JSON.stringify(change));
   } catch (error) {

@@ -11,6 +11,7 @@ import { etagOf, revisionFromIfMatch } from "../http/etag.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
 import { announce, loadServer, type ServerWithOrg } from "./load.ts";
+import { insertServer } from "./server-writes.ts";
 
 const slugParams = z.object({ slug: serverSlug });
 
@@ -37,7 +38,7 @@ export function toServerView(server: ServerWithOrg, activeVersion: number | null
 }
 
 /** The org a create acts in: the one named, the token's, or the caller's only org. */
-async function targetOrg(
+export async function targetOrg(
   deps: ControlDeps,
   request: FastifyRequest,
   slug: string | undefined,
@@ -92,58 +93,20 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
     async handler({ body, request }) {
       const org = await targetOrg(deps, request, body.org);
       await authorize(db, request, org.id, "servers:create");
-      const created = await db
-        .transaction()
-        .execute(async (trx) => {
-          // Serialises creates in one org, so that two at once cannot both squeeze under the limit.
-          await trx.selectFrom("orgs").select("id").where("id", "=", org.id).forUpdate().execute();
-          const plan = await trx
-            .selectFrom("plans")
-            .select(["max_servers", "name"])
-            .where("id", "=", org.plan_id ?? "")
-            .executeTakeFirst();
-          const { count } = await trx
-            .selectFrom("servers")
-            .select((eb) => eb.fn.countAll<string>().as("count"))
-            .where("org_id", "=", org.id)
-            .executeTakeFirstOrThrow();
-          if (plan && Number(count) >= plan.max_servers) {
-            throw problem(
-              "plan-limit",
-              `the ${plan.name} plan allows ${plan.max_servers} servers; delete one or change plan`,
-            );
-          }
-          const taken = await trx.selectFrom("servers").select("id").where("slug", "=", body.slug).executeTakeFirst();
-          if (taken) throw problem("slug-taken", `a server called ${body.slug} exists; choose another slug`);
-          const server = await trx
-            .insertInto("servers")
-            .values({
-              org_id: org.id,
-              slug: body.slug,
-              name: body.name,
-              description: body.description ?? "",
-              auth_mode: body.authMode,
-              access_policy: JSON.stringify(body.accessPolicy ?? { kind: "org" }),
-              egress_approved: JSON.stringify(body.egressApproved ?? []),
-              created_by: requireActor(request).userId,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await recordAudit(trx, request, {
-            orgId: org.id,
-            action: "server.create",
-            targetType: "server",
-            targetId: server.id,
-            detail: { slug: server.slug, authMode: server.auth_mode },
-          });
-          return server;
-        })
-        .catch((error: unknown) => {
-          // Two creates of one slug at once: the loser hits the unique index.
-          if ((error as { code?: string }).code === "23505")
-            throw problem("slug-taken", `a server called ${body.slug} exists; choose another slug`);
-          throw error;
-        });
+      const created = await insertServer(
+        db,
+        org,
+        {
+          slug: body.slug,
+          name: body.name,
+          ...(body.description === undefined ? {} : { description: body.description }),
+          authMode: body.authMode,
+          ...(body.accessPolicy ? { accessPolicy: body.accessPolicy } : {}),
+          ...(body.egressApproved ? { egressApproved: body.egressApproved } : {}),
+          createdBy: requireActor(request).userId,
+        },
+        request,
+      );
       const orgSlug = await db.selectFrom("orgs").select("slug").where("id", "=", org.id).executeTakeFirstOrThrow();
       await announce(
         bus,

@@ -5,36 +5,28 @@ import {
   type Manifest,
   page,
   pageQuery,
-  ServerLogs,
   serverSlug,
   serverView,
   versionDetail,
   versionView,
 } from "@isola/schema";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { sql } from "kysely";
 import { z } from "zod";
-import { recordAudit } from "../audit/record.ts";
 import { actorLabel } from "../auth/actor.ts";
 import { requireActor } from "../auth/authorize.ts";
 import type { ControlDeps } from "../deps.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
-import { announce, loadServer, type ServerWithOrg } from "./load.ts";
+import { loadServer, type ServerWithOrg } from "./load.ts";
 import { activeVersionNumber, toServerView } from "./server-routes.ts";
+import { activateVersion, insertVersion } from "./server-writes.ts";
 
 const slugParams = z.object({ slug: serverSlug });
 /** Version numbers are integer columns: anything larger is no version, and would not fit the query. */
 const MAX_VERSION = 2_147_483_647;
 const versionParams = slugParams.extend({ number: z.coerce.number().int().min(1).max(MAX_VERSION) });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Declared egress hosts the owner has not approved (patterns must match exactly). */
-export function unapprovedEgress(manifest: Manifest, approved: string[]): string[] {
-  const allowed = new Set(approved.map((host) => host.toLowerCase()));
-  return manifest.egress.filter((host) => !allowed.has(host.toLowerCase()));
-}
 
 type VersionRow = {
   number: number;
@@ -59,8 +51,7 @@ function toVersionView(row: VersionRow, activeId: string | null) {
 }
 
 export function versionRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
-  const { db, bus, config } = deps;
-  const logs = new ServerLogs(bus);
+  const { db, config } = deps;
 
   const versions = () =>
     db
@@ -99,40 +90,7 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
           errors: result.errors,
         });
       }
-      const { artifact } = result;
-      const row = await db.transaction().execute(async (trx) => {
-        // Serialises numbering: two uploads at once get consecutive numbers, never the same.
-        await trx.selectFrom("servers").select("id").where("id", "=", server.id).forUpdate().execute();
-        const last = await trx
-          .selectFrom("server_versions")
-          .select((eb) => eb.fn.max("number").as("max"))
-          .where("server_id", "=", server.id)
-          .executeTakeFirst();
-        const number = Number(last?.max ?? 0) + 1;
-        const inserted = await trx
-          .insertInto("server_versions")
-          .values({
-            server_id: server.id,
-            number,
-            source: JSON.stringify(files),
-            bundle: artifact.bundle,
-            manifest: JSON.stringify(artifact.manifest),
-            hash: artifact.hash,
-            compiler_version: artifact.compilerVersion,
-            build_log: JSON.stringify([{ step: "compile", ok: true, at: new Date().toISOString() }]),
-            created_by: requireActor(request).userId,
-          })
-          .returning(["id", "number", "hash", "compiler_version", "manifest", "created_at"])
-          .executeTakeFirstOrThrow();
-        await recordAudit(trx, request, {
-          orgId: server.org_id,
-          action: "version.create",
-          targetType: "server",
-          targetId: server.id,
-          detail: { version: number, hash: artifact.hash, tools: artifact.manifest.tools.map((t) => t.name) },
-        });
-        return inserted;
-      });
+      const row = await insertVersion(db, server, files, result.artifact, requireActor(request).userId, request);
       return toVersionView({ ...row, created_by_email: requireActor(request).email }, server.active_version_id);
     },
   });
@@ -189,77 +147,17 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
     },
   });
 
-  /** Moves the active-version pointer, under the server's row lock, and records it. */
+  /** Moves the active-version pointer (server-writes.ts), answering the server as it is then. */
   async function activate(server: ServerWithOrg, number: number, kind: "deploy" | "rollback", request: FastifyRequest) {
     const version = await db
       .selectFrom("server_versions")
-      .select(["id", "manifest"])
+      .select(["id", "number", "manifest"])
       .where("server_id", "=", server.id)
       .where("number", "=", number)
       .executeTakeFirst();
     if (!version) throw problem("not-found", `${server.slug} has no version ${number}`);
-    const updated = await db.transaction().execute(async (trx) => {
-      // Concurrent deploys of one server run one after the other: the history lists them in
-      // the order they took effect, and the last one listed is the one live.
-      const current = await trx
-        .selectFrom("servers")
-        .select(["active_version_id", "egress_approved", "status"])
-        .where("id", "=", server.id)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
-      const unapproved = unapprovedEgress(version.manifest, current.egress_approved);
-      if (unapproved.length > 0) {
-        throw problem(
-          "egress-not-approved",
-          `approve these hosts first (PATCH egressApproved): ${unapproved.join(", ")}`,
-          {
-            hosts: unapproved,
-          },
-        );
-      }
-      const row = await trx
-        .updateTable("servers")
-        .set({
-          active_version_id: version.id,
-          status: current.status === "paused" ? "paused" : "live",
-          revision: sql<number>`revision + 1`,
-          updated_at: sql<Date>`now()`,
-        })
-        .where("id", "=", server.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await trx
-        .insertInto("deployments")
-        .values({
-          server_id: server.id,
-          version_id: version.id,
-          previous_version_id: current.active_version_id,
-          kind,
-          actor: actorLabel(requireActor(request)),
-          // The time it took effect (after the lock), not when the transaction began: the history's order.
-          created_at: sql<Date>`clock_timestamp()`,
-        })
-        .execute();
-      await recordAudit(trx, request, {
-        orgId: server.org_id,
-        action: `server.${kind}`,
-        targetType: "server",
-        targetId: server.id,
-        detail: { version: number },
-      });
-      return row;
-    });
-    await announce(
-      bus,
-      { kind: "deployed", serverId: server.id, slug: server.slug, activeVersionId: version.id },
-      request,
-    );
-    await logs.write(server.id, {
-      level: "info",
-      source: "deploy",
-      message: `version ${number} is live (${kind} by ${actorLabel(requireActor(request))})`,
-      data: { kind, version: number },
-    });
+    const actor = actorLabel(requireActor(request));
+    const updated = await activateVersion(deps, { server, version, kind, actor }, request, request.log);
     return toServerView(
       { ...updated, org_slug: server.org_slug },
       await activeVersionNumber(deps, updated),

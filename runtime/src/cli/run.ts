@@ -14,7 +14,7 @@ import { rollback, versionCommands } from "./versions.ts";
 export const USAGE = `Usage: isola <command> [arguments] [options]
 
 Run Isola (configured by environment variables: see README.md):
-  start       serve the roles listed in ISOLA_ROLES (default: runtime,control,web)
+  start       serve the roles listed in ISOLA_ROLES (default: runtime,control,web,worker)
   migrate     apply database migrations, then exit
   rotate-secret-key  re-encrypt every secret with a new key (from stdin, or --generate)
   rotate-oauth-key   a new signing key for OAuth access tokens (published first, then signing)

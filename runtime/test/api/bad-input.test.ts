@@ -9,7 +9,7 @@ import { databaseBackends } from "../support/backends.ts";
 import { type BadCase, CASES } from "./bad-input-cases.ts";
 import { changedTables, snapshot } from "./db-snapshot.ts";
 import { type Operation, servedOperations } from "./operations.ts";
-import { BUILDERS, type Caller, type RouteRequest, send, World } from "./route-requests.ts";
+import { BUILDERS, BUILDS_QUEUE_ONLY, type Caller, type RouteRequest, send, World } from "./route-requests.ts";
 
 /** Well-formed values that name nothing, and what the 404's detail must then say. */
 const UNKNOWN: Record<string, { value: () => string; detail: RegExp }> = {
@@ -17,7 +17,7 @@ const UNKNOWN: Record<string, { value: () => string; detail: RegExp }> = {
   org: { value: () => "no-such-org", detail: /no org called no-such-org/ },
   name: { value: () => "NO_SUCH_SECRET", detail: /has no secret NO_SUCH_SECRET/ },
   number: { value: () => "999", detail: /has no version 999/ },
-  id: { value: () => randomUUID(), detail: /no (token|key|unaccepted invitation|grant) with that id/ },
+  id: { value: () => randomUUID(), detail: /no (token|key|unaccepted invitation|grant|build) with that id/ },
   userId: { value: () => randomUUID(), detail: /no such member/ },
 };
 
@@ -171,7 +171,8 @@ describe.each(databaseBackends())("bad input on every route on $name", (backend)
   const callerFor = (operation: Operation) => (operation.key === "POST /invitations/accept" ? ownerSession : owner);
 
   beforeAll(async () => {
-    api = await startApi(backend);
+    // Builds are queued (a model key is set) but never run: no worker role.
+    api = await startApi(backend, BUILDS_QUEUE_ONLY);
     world = await World.create(api);
     operations = await servedOperations(api);
     const me = (await api.admin.get("me")).body;

@@ -12,7 +12,7 @@ import { databaseBackends } from "../support/backends.ts";
 import { changedTables, snapshot } from "./db-snapshot.ts";
 import { type Operation, roleMay, servedOperations } from "./operations.ts";
 import { memberOf, newOrg, type Person } from "./orgs-people.ts";
-import { BUILDERS, type Caller, type Sent, send, World } from "./route-requests.ts";
+import { BUILDERS, BUILDS_QUEUE_ONLY, type Caller, type Sent, send, World } from "./route-requests.ts";
 
 type Kind = "role" | "session" | "no-csrf" | "anonymous" | "foreign" | "revoked" | "expired";
 type MatrixCaller = Caller & { kind: Kind; role?: OrgRole; via?: "token" | "session" };
@@ -76,7 +76,8 @@ describe.each(databaseBackends())("every route x every caller on $name", (backen
   }
 
   beforeAll(async () => {
-    api = await startApi(backend);
+    // Builds are queued (a model key is set) but never run: no worker role.
+    api = await startApi(backend, BUILDS_QUEUE_ONLY);
     world = await World.create(api);
     operations = await servedOperations(api);
     const org = world.org;

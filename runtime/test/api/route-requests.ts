@@ -261,6 +261,29 @@ export class World {
     });
   }
 
+  /** A build in org A, made in its table: queued, waiting with PLAN_FIXTURE (for a new server `slug`), or succeeded; its id. */
+  async build(status: "queued" | "waiting" | "succeeded", slug?: string): Promise<string> {
+    const db = this.api.stores.db;
+    const org = await db.selectFrom("orgs").select("id").where("slug", "=", this.org).executeTakeFirstOrThrow();
+    const row = await db
+      .insertInto("builds")
+      .values({
+        org_id: org.id,
+        kind: "new",
+        slug: slug ?? this.unique("built"),
+        prompt: "a fixture build",
+        status,
+        auth_mode: "public",
+        auto_deploy: true,
+        max_rounds: 3,
+        plan: status === "queued" ? null : JSON.stringify(PLAN_FIXTURE),
+        ...(status === "succeeded" ? { finished_at: new Date() } : {}),
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    return row.id;
+  }
+
   /** The email of a new account whose password is PASSWORD. */
   async account(): Promise<string> {
     const email = `${this.unique("account")}@example.com`;
@@ -279,6 +302,21 @@ export class World {
 type TemplateVersion = { bundle: string; manifest: Manifest; hash: string; compiler_version: string };
 
 export type Builder = (world: World, caller: Caller) => Promise<RouteRequest>;
+
+/** What the API tests start with: builds are accepted (a model key is set) and only queued (no worker role runs them). */
+export const BUILDS_QUEUE_ONLY = { ANTHROPIC_API_KEY: "sk-ant-fixture", ISOLA_ROLES: "runtime,control" };
+
+/** A build's plan, as the model would propose it: one tool, one host, no secrets. */
+export const PLAN_FIXTURE = {
+  summary: "Says hello.",
+  server: { name: "Fixture", description: "A fixture" },
+  tools: [{ name: "hello", description: "Says hello", params: [], safeToCall: true }],
+  resources: [],
+  prompts: [],
+  secrets: [],
+  egress: ["api.example.com"],
+  questions: [],
+};
 
 const at =
   (url: string): Builder =>
@@ -354,6 +392,14 @@ export const BUILDERS: Record<string, Builder> = {
     url: `servers/${w.shared}/keys/${await w.apiKey(w.shared)}`,
   }),
 
+  "GET /templates": at("templates"),
+  "GET /templates/{template}": at("templates/weather"),
+  // A template with a required secret, so that the request stores one (compiling takes a second).
+  "POST /templates/{template}/deploy": async (w) => ({
+    url: "templates/notion-search/deploy",
+    body: { slug: w.unique("tpl"), org: w.org, secrets: { NOTION_TOKEN: "ntn_fixture_value" } },
+  }),
+
   "GET /orgs/{org}": async (w) => ({ url: `orgs/${w.org}` }),
   // Every caller renames org A: the matrix builds an allowed call just before sending it, so its ETag holds.
   "PATCH /orgs/{org}": async (w) => ({
@@ -388,5 +434,17 @@ export const BUILDERS: Record<string, Builder> = {
 
   // Without Accept: text/event-stream, the log answers one JSON page.
   "GET /servers/{slug}/logs": async (w) => ({ url: `servers/${w.shared}/logs` }),
+  "POST /builds": async (w) => ({ url: "builds", body: { prompt: "A server that says hello to people", org: w.org } }),
+  "POST /servers/{slug}/builds": async (w) => ({
+    url: `servers/${w.shared}/builds`,
+    body: { prompt: "Also say goodbye to people" },
+  }),
+  "GET /builds/{id}": async (w) => ({ url: `builds/${await w.build("queued")}` }),
+  "POST /builds/{id}/confirm": async (w) => ({
+    url: `builds/${await w.build("waiting")}/confirm`,
+    body: { approvedEgress: ["api.example.com"] },
+  }),
+  "POST /builds/{id}/cancel": async (w) => ({ url: `builds/${await w.build("queued")}/cancel` }),
+  "GET /builds/{id}/events": async (w) => ({ url: `builds/${await w.build("queued")}/events` }),
   "GET /servers/{slug}/usage": async (w) => ({ url: `servers/${w.shared}/usage` }),
 };

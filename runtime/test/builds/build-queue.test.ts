@@ -46,7 +46,15 @@ describe.each(databaseBackends())("the build queue on $name", (backend) => {
   async function build(orgId: string, status: BuildStatus = "queued") {
     const row = await db
       .insertInto("builds")
-      .values({ org_id: orgId, kind: "new", prompt: "a weather server", status, auto_deploy: true, max_rounds: 3 })
+      .values({
+        org_id: orgId,
+        kind: "new",
+        prompt: "a weather server",
+        status,
+        auth_mode: "oauth",
+        auto_deploy: true,
+        max_rounds: 3,
+      })
       .returning("id")
       .executeTakeFirstOrThrow();
     return row.id;

@@ -386,7 +386,7 @@ describe("authentication at a server's endpoint", () => {
         scopes: ["mcp:tools", "offline_access"],
       });
       expect(seen.env).toEqual({});
-      expect(seen.context.sort()).toEqual(["elicit", "env", "log", "progress", "sample", "signal", "user"]);
+      expect(seen.context.sort()).toEqual(["elicit", "env", "llm", "log", "progress", "sample", "signal", "user"]);
       expect(answer.text).not.toContain(token);
       const lines = accessLines("guarded").filter((line) => line.caller === "user-42 via desktop-app");
       expect(lines.map((line) => line.rpc)).toContain("tools/call");

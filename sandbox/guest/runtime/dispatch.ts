@@ -34,6 +34,7 @@ function context(callId: number, data: CallContextData, server: { secrets: strin
     user: data.user ? Object.freeze({ ...data.user, scopes: Object.freeze([...data.user.scopes]) }) : null,
     sample: (request: unknown) => requestHost(HOST_OPS.sample, { callId, request }),
     elicit: (request: unknown) => requestHost(HOST_OPS.elicit, { callId, request }),
+    llm: Object.freeze({ complete: (request: unknown) => requestHost(HOST_OPS.llm, { callId, request }) }),
   };
 }
 

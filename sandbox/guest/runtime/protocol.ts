@@ -20,6 +20,8 @@ export const HOST_OPS = {
   sample: "sample",
   /** Async: elicitation/create through the MCP client. */
   elicit: "elicit",
+  /** Async: a completion from the platform's model (ctx.llm), answered by the supervisor. */
+  llm: "llm",
 } as const;
 
 /** The names the guest runtime installs on globalThis.__isolaGuest for the host to take. */

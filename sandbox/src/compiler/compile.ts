@@ -1,9 +1,9 @@
 import type { Artifact, CompileDiagnostic, Manifest, ServerSource } from "@isola/schema";
+import { prepareSources } from "../declarative/sources.ts";
 import { bundleServer } from "./bundle.ts";
 import { checkCode } from "./checks/code-checks.ts";
 import { checkManifest } from "./checks/manifest-checks.ts";
 import { COMPILE_LIMITS } from "./limits.ts";
-import { checkSourceFiles, entryFile } from "./source-files.ts";
 import { typecheckServer } from "./typecheck.ts";
 
 export const COMPILER_VERSION = "isola-compiler/1";
@@ -19,16 +19,22 @@ export interface CompileDependencies {
 }
 
 /**
- * Source -> artifact, as a list of steps: files, bundle + types + code rules (in parallel),
+ * Source -> artifact, as a list of steps: declarative tools and files, bundle + types + code rules (in parallel),
  * size, load in a sandbox, manifest. The first step with errors stops the build and its
  * errors come back, each with a file and position where it has one.
  */
-export async function compileServer(files: ServerSource, deps: CompileDependencies): Promise<CompileResult> {
-  const fileErrors = checkSourceFiles(files);
-  if (fileErrors.length) return { ok: false, errors: fileErrors };
+export async function compileServer(
+  source: ServerSource,
+  deps: CompileDependencies,
+  /** Declarative tools (schema's `declarativeServer`), alone (`source` empty) or besides the code. */
+  declarative?: unknown,
+): Promise<CompileResult> {
+  const prepared = prepareSources(source, declarative);
+  if (!prepared.ok) return { ok: false, errors: prepared.errors };
+  const { files } = prepared;
 
   const [bundle, typeErrors, codeErrors] = await Promise.all([
-    bundleServer(files, entryFile(files) as string),
+    bundleServer(files, prepared.entry, prepared.declarativeFile),
     typecheckServer(files),
     checkCode(files),
   ]);

@@ -12,9 +12,14 @@ export interface CallHandlers {
   onClientRequest?(kind: "sample" | "elicit", request: unknown): Promise<unknown>;
 }
 
+/** What the supervisor adds to a call's handlers: ctx.llm is answered in this process, not by the client. */
+export interface ShardCallHandlers extends CallHandlers {
+  onLlm?(request: unknown): Promise<unknown>;
+}
+
 interface Pending {
   serverId: string;
-  handlers: CallHandlers;
+  handlers: ShardCallHandlers;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
@@ -130,7 +135,7 @@ export class ShardProcess {
     pending?.reject(sandboxError("SANDBOX_INTERNAL", `the call could not be sent: ${String(error)}`));
   }
 
-  call(call: Omit<ShardCall, "id">, handlers: CallHandlers, signal?: AbortSignal): Promise<unknown> {
+  call(call: Omit<ShardCall, "id">, handlers: ShardCallHandlers, signal?: AbortSignal): Promise<unknown> {
     if (this.#exited) return Promise.reject(sandboxError("SANDBOX_CRASHED"));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
@@ -179,10 +184,13 @@ export class ShardProcess {
         this.#pending.get(message.id)?.handlers.onProgress?.(message.done, message.total, message.message);
         break;
       case "client-request": {
-        const ask = this.#pending.get(message.id)?.handlers.onClientRequest;
-        const answer = ask
-          ? ask(message.kind, message.request)
-          : Promise.reject(new Error(`the client does not support ${message.kind}`));
+        const handlers = this.#pending.get(message.id)?.handlers;
+        const { kind, request } = message;
+        const answer =
+          kind === "llm"
+            ? (handlers?.onLlm?.(request) ?? Promise.reject(new Error("ctx.llm is available only while its call runs")))
+            : (handlers?.onClientRequest?.(kind, request) ??
+              Promise.reject(new Error(`the client does not support ${kind}`)));
         answer.then(
           (value) => this.send({ t: "client-answer", requestId: message.requestId, ok: true, value }),
           (error: unknown) =>

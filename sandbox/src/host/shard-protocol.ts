@@ -41,7 +41,8 @@ export type FromShard =
   /** Every line goes to the server's log; a line with a call id also goes to that call. */
   | { t: "log"; id: number | null; serverId: string; level: LogLevel; message: string; data?: unknown }
   | { t: "progress"; id: number; done: number; total?: number; message?: string }
-  | { t: "client-request"; id: number; requestId: number; kind: "sample" | "elicit"; request: unknown }
+  /** sample and elicit go to the MCP client; llm to the supervisor's model function. */
+  | { t: "client-request"; id: number; requestId: number; kind: "sample" | "elicit" | "llm"; request: unknown }
   | {
       t: "pong";
       n: number;

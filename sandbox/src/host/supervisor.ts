@@ -4,6 +4,7 @@ import type { LogLevel } from "../../guest/runtime/protocol.ts";
 import { sandboxError } from "../errors.ts";
 import type { EgressPolicy } from "./egress/egress-fetch.ts";
 import type { IsolateLimits } from "./limits.ts";
+import { DEFAULT_LLM_LIMITS, type LlmComplete, type LlmLimits, llmForCall } from "./llm.ts";
 import { DEFAULT_QUARANTINE, Quarantine, type QuarantinePolicy } from "./quarantine.ts";
 import { DEFAULT_MAX_SHARD_RSS_BYTES, DEFAULT_RECYCLE_SHARD_RSS_BYTES, poolHeapBudget } from "./shard-memory.ts";
 import { type CallHandlers, ShardProcess } from "./shard-process.ts";
@@ -36,6 +37,9 @@ export interface SupervisorOptions {
   onEvent?(event: SupervisorEvent): void;
   /** Lines a server logged outside any call (console.*, or after its call ended). */
   onServerLog?(serverId: string, level: LogLevel, message: string, data?: unknown): void;
+  /** Answers ctx.llm.complete() (model, key, metering); without it, ctx.llm fails with a message that says so. */
+  llm?: LlmComplete;
+  llmLimits?: Partial<LlmLimits>;
 }
 
 export type SupervisorEvent =
@@ -54,6 +58,8 @@ export type SupervisorEvent =
 
 export interface SandboxCall extends CallHandlers {
   server: { id: string; hash: string };
+  /** The server's org, handed to the llm function when known. */
+  orgId?: string;
   kind: Exclude<CallKind, "describe">;
   /** Tool or prompt name, or resource URI. */
   target: string;
@@ -88,8 +94,9 @@ export function shardFor(serverId: string, shards: number): number {
  * a server that keeps crashing its shard. Lives in the front process; never runs tool code.
  */
 export class SandboxSupervisor {
-  readonly #options: Required<Omit<SupervisorOptions, "onEvent" | "onServerLog" | "quarantine">> &
-    Pick<SupervisorOptions, "onEvent" | "onServerLog">;
+  readonly #options: Required<Omit<SupervisorOptions, "onEvent" | "onServerLog" | "quarantine" | "llm" | "llmLimits">> &
+    Pick<SupervisorOptions, "onEvent" | "onServerLog" | "llm">;
+  readonly #llmLimits: LlmLimits;
   readonly #slots: Slot[] = [];
   readonly #quarantine: Quarantine;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -108,7 +115,9 @@ export class SandboxSupervisor {
       minRecycleAgeMs: options.minRecycleAgeMs ?? 60_000,
       onEvent: options.onEvent,
       onServerLog: options.onServerLog,
+      llm: options.llm,
     };
+    this.#llmLimits = { ...DEFAULT_LLM_LIMITS, ...options.llmLimits };
     this.#quarantine = new Quarantine({ ...DEFAULT_QUARANTINE, ...options.quarantine });
   }
 
@@ -211,16 +220,27 @@ export class SandboxSupervisor {
   async call(call: SandboxCall): Promise<unknown> {
     if (this.#quarantine.isQuarantined(call.server.id)) throw sandboxError("SANDBOX_QUARANTINED");
     const shard = await this.#readyShard(call.server.id);
-    const { signal, onLog, onProgress, onClientRequest, ...rest } = call;
-    return shard.call(
-      { t: "call", ...rest, server: { id: call.server.id, hash: call.server.hash }, limits: call.limits ?? {} },
-      {
-        ...(onLog ? { onLog } : {}),
-        ...(onProgress ? { onProgress } : {}),
-        ...(onClientRequest ? { onClientRequest } : {}),
-      },
-      signal,
-    );
+    const { signal, onLog, onProgress, onClientRequest, orgId, ...rest } = call;
+    const llm = llmForCall(this.#options.llm, this.#llmLimits, {
+      serverId: call.server.id,
+      ...(orgId ? { orgId } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    try {
+      return await shard.call(
+        { t: "call", ...rest, server: { id: call.server.id, hash: call.server.hash }, limits: call.limits ?? {} },
+        {
+          ...(onLog ? { onLog } : {}),
+          ...(onProgress ? { onProgress } : {}),
+          ...(onClientRequest ? { onClientRequest } : {}),
+          onLlm: (request) => llm.complete(request),
+        },
+        signal,
+      );
+    } finally {
+      // Completions still running belong to a call that is over (done, failed, cancelled, timed out).
+      llm.end();
+    }
   }
 
   /** Loads a bundle that is not stored yet and returns what it declares (for the compiler). */

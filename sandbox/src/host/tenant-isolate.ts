@@ -24,8 +24,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   onLog?(level: LogLevel, message: string, data?: unknown): void;
   onProgress?(done: number, total: number | undefined, message: string | undefined): void;
-  /** Sampling and elicitation: requests to the MCP client, carried by the runtime. */
-  onClientRequest?(kind: "sample" | "elicit", request: unknown): Promise<unknown>;
+  /** Sampling and elicitation: requests to the MCP client, carried by the runtime; llm: ctx.llm, answered by the supervisor. */
+  onClientRequest?(kind: "sample" | "elicit" | "llm", request: unknown): Promise<unknown>;
 }
 
 type ServerLog = (level: LogLevel, message: string, data?: unknown) => void;
@@ -360,6 +360,7 @@ export class TenantIsolate {
           return "";
         case HOST_OPS.sample:
         case HOST_OPS.elicit:
+        case HOST_OPS.llm:
           this.#answer(Number(data.id), () => this.#clientRequest(op, data));
           return "";
         default:
@@ -462,9 +463,12 @@ export class TenantIsolate {
     }
   }
 
-  async #clientRequest(kind: "sample" | "elicit", data: Record<string, unknown>): Promise<unknown> {
+  async #clientRequest(kind: "sample" | "elicit" | "llm", data: Record<string, unknown>): Promise<unknown> {
     const call = this.#calls.get(data.callId as number);
-    if (!call?.options.onClientRequest) throw new Error(`the client does not support ${kind}`);
+    if (kind === "llm" && !call) throw new Error("ctx.llm is available only while its call runs");
+    if (!call?.options.onClientRequest) {
+      throw new Error(kind === "llm" ? "ctx.llm is not available here" : `the client does not support ${kind}`);
+    }
     return call.options.onClientRequest(kind, data.request);
   }
 }

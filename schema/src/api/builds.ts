@@ -51,6 +51,7 @@ export const buildView = z.object({
   org: z.string(),
   /** The server's slug once it has one. */
   server: z.string().nullable(),
+  authMode: z.enum(AUTH_MODES),
   autoDeploy: z.boolean(),
   plan: buildPlan.nullable(),
   round: z.number().int(),

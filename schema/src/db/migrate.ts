@@ -7,6 +7,7 @@ import * as endpointSettings from "./migrations/0004_server_endpoint_settings.ts
 import * as updateRevisions from "./migrations/0005_update_revisions.ts";
 import * as oauth from "./migrations/0006_oauth.ts";
 import * as builds from "./migrations/0007_builds.ts";
+import * as llmUsage from "./migrations/0008_llm_usage.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   "0005_update_revisions": updateRevisions,
   "0006_oauth": oauth,
   "0007_builds": builds,
+  "0008_llm_usage": llmUsage,
 };
 
 export class MigrationError extends Error {

@@ -24,6 +24,7 @@ export interface Database {
   oauth_signing_keys: OAuthSigningKeysTable;
   builds: BuildsTable;
   build_events: BuildEventsTable;
+  llm_usage: LlmUsageTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -306,6 +307,8 @@ export interface BuildsTable {
   slug: string | null;
   prompt: string;
   status: BuildStatus;
+  /** How the server it makes (a new one) authenticates callers. */
+  auth_mode: AuthMode;
   auto_deploy: boolean;
   plan: Json<import("../build-plan.ts").BuildPlan> | null;
   answers: Json<Record<string, string>> | null;
@@ -335,4 +338,14 @@ export interface BuildEventsTable {
   type: string;
   data: Json<Record<string, unknown>>;
   at: CreatedAt;
+}
+
+/** Tokens spent through ctx.llm, per org, server and minute. */
+export interface LlmUsageTable {
+  org_id: string;
+  server_id: string;
+  minute: Timestamp;
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
 }

@@ -30,6 +30,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("status", "text", (c) =>
       c.notNull().check(sql`status in (${sql.join(STATUSES.map((s) => sql.lit(s)))})`),
     )
+    .addColumn("auth_mode", "text", (c) => c.notNull().check(sql`auth_mode in ('public', 'api_key', 'oauth')`))
     .addColumn("auto_deploy", "boolean", (c) => c.notNull())
     .addColumn("plan", "jsonb")
     .addColumn("answers", "jsonb")

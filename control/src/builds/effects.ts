@@ -1,0 +1,59 @@
+import type { Manifest, ServerSource } from "@isola/schema";
+import type { FastifyBaseLogger } from "fastify";
+import type { ControlDeps } from "../deps.ts";
+import { activateVersion, insertVersion } from "../servers/server-writes.ts";
+import { type BuildRow, diffTools } from "./build-states.ts";
+import type { BuildModel } from "./model/build-model.ts";
+import type { BuildEffects } from "./runner.ts";
+
+/** What a build does to the world, on the control plane's own functions (the same a person's API calls use). */
+export function buildEffects(
+  deps: ControlDeps,
+  modelFor: (orgId: string) => Promise<BuildModel>,
+  log: FastifyBaseLogger,
+): BuildEffects {
+  const { db } = deps;
+
+  async function active(serverId: string): Promise<{ manifest: Manifest; source: ServerSource } | undefined> {
+    const row = await db
+      .selectFrom("servers as s")
+      .innerJoin("server_versions as v", "v.id", "s.active_version_id")
+      .select(["v.manifest", "v.source"])
+      .where("s.id", "=", serverId)
+      .executeTakeFirst();
+    return row ? { manifest: row.manifest, source: row.source } : undefined;
+  }
+
+  const serverOf = (build: BuildRow) =>
+    db
+      .selectFrom("servers")
+      .select(["id", "slug", "org_id"])
+      .where("id", "=", build.server_id ?? "")
+      .executeTakeFirstOrThrow();
+
+  return {
+    modelFor,
+    compile: (files) => deps.compile(files),
+    current: active,
+    async storeVersion(build, files, artifact) {
+      const server = await serverOf(build);
+      const before = await active(server.id);
+      const version = await insertVersion(db, server, files, artifact, build.created_by, null);
+      return {
+        versionId: version.id,
+        number: version.number,
+        diff: diffTools(before?.manifest ?? null, artifact.manifest),
+      };
+    },
+    async deploy(build, versionId) {
+      const server = await serverOf(build);
+      const version = await db
+        .selectFrom("server_versions")
+        .select(["id", "number", "manifest"])
+        .where("id", "=", versionId)
+        .executeTakeFirstOrThrow();
+      await activateVersion(deps, { server, version, kind: "deploy", actor: `build ${build.id}` }, null, log);
+      return { url: `${deps.config.publicUrl}/${server.slug}/mcp` };
+    },
+  };
+}

@@ -1,0 +1,330 @@
+import type { CompileResult } from "@isola/sandbox";
+import type { BuildPlan, Bus, CompileDiagnostic, Database, ServerSource } from "@isola/schema";
+import type { FastifyBaseLogger } from "fastify";
+import type { Kysely } from "kysely";
+import { type BuildRow, MAX_RESUMES, type ToolDiff } from "./build-states.ts";
+import { appendEvent, BUILDS_READY_CHANNEL, claimBuild, renewLease, updateHeldBuild } from "./build-store.ts";
+import { type BuildModel, ModelError, type ModelUsage } from "./model/build-model.ts";
+
+// Runs claimed builds step by step on this node. Everything a step learns is an event; the row
+// holds what the next step (on any node) needs. A node that dies leaves its lease to run out,
+// and another node resumes the build from the step it was in.
+
+/** What a build does to the world, given by the composition root. */
+export interface BuildEffects {
+  /** The model for an org: its own key, else the instance's; ModelError("no-key") when neither. */
+  modelFor(orgId: string): Promise<BuildModel>;
+  compile(files: ServerSource): Promise<CompileResult>;
+  /** The server's current manifest and source, for an iteration. */
+  current(serverId: string): Promise<{ manifest: import("@isola/schema").Manifest; source: ServerSource } | undefined>;
+  /** Stores the checked code as the server's next version; what changed against the active one. */
+  storeVersion(
+    build: BuildRow,
+    files: ServerSource,
+    artifact: Extract<CompileResult, { ok: true }>["artifact"],
+  ): Promise<{ versionId: string; number: number; diff: ToolDiff }>;
+  /** Makes the version active; the server's MCP URL. */
+  deploy(build: BuildRow, versionId: string): Promise<{ url: string }>;
+}
+
+export interface RunnerOptions {
+  db: Kysely<Database>;
+  bus: Bus;
+  log: FastifyBaseLogger;
+  effects: BuildEffects;
+  /** This node's name in the builds it claims. */
+  node: string;
+  /** Builds this node runs at once. */
+  concurrency?: number;
+  perOrg?: number;
+  leaseMs?: number;
+  /** How often an idle runner looks for work when nothing was announced. */
+  pollMs?: number;
+}
+
+/** Model text is stored in chunks of about this many characters (a delta per event would flood the table). */
+const TEXT_CHUNK = 2000;
+
+class BuildCancelled extends Error {}
+
+export class BuildRunner {
+  readonly #options: Required<Omit<RunnerOptions, "effects" | "log">> & Pick<RunnerOptions, "effects" | "log">;
+  readonly #running = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #stopped = false;
+  #looking = false;
+  /** Aborts the builds in progress when the node stops: they go back to the queue, for any node. */
+  readonly #stopping = new AbortController();
+
+  constructor(options: RunnerOptions) {
+    this.#options = { concurrency: 2, perOrg: 2, leaseMs: 30_000, pollMs: 2000, ...options };
+  }
+
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#options.bus
+      .subscribe(BUILDS_READY_CHANNEL, () => this.poke())
+      .catch(() => undefined);
+    this.#timer = setInterval(() => this.poke(), this.#options.pollMs);
+    this.#timer.unref();
+    this.poke();
+  }
+
+  /** Looks for work now (a build was queued or confirmed). */
+  poke(): void {
+    if (this.#stopped || this.#looking) return;
+    this.#looking = true;
+    void this.#fill()
+      .catch((error) => this.#options.log.error({ err: error }, "could not claim a build"))
+      .finally(() => {
+        this.#looking = false;
+      });
+  }
+
+  async #fill(): Promise<void> {
+    const { db, node, leaseMs, perOrg, concurrency } = this.#options;
+    while (!this.#stopped && this.#running.size < concurrency) {
+      const build = await claimBuild(db, node, { leaseMs, perOrg });
+      if (!build) return;
+      const run = this.#run(build).finally(() => {
+        this.#running.delete(run);
+        this.poke();
+      });
+      this.#running.add(run);
+    }
+  }
+
+  /** Stops claiming; the builds in progress stop their model requests and go back to the queue. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#stopping.abort();
+    clearInterval(this.#timer);
+    await this.#unsubscribe?.().catch(() => {});
+    await Promise.allSettled(this.#running);
+  }
+
+  async #run(build: BuildRow): Promise<void> {
+    const { db, bus, node, leaseMs, log } = this.#options;
+    const cancel = new AbortController();
+    const lease = setInterval(() => {
+      void renewLease(db, build.id, node, leaseMs).then(
+        (held) => held || cancel.abort(),
+        () => {},
+      );
+    }, leaseMs / 3);
+    const signal = AbortSignal.any([cancel.signal, this.#stopping.signal]);
+    const event = (type: string, data: Record<string, unknown> = {}) => appendEvent(db, bus, build.id, type, data);
+    try {
+      if (build.resumes > MAX_RESUMES) {
+        await this.#fail(build, `the build was interrupted ${build.resumes} times (its node stopped); start it again`);
+        return;
+      }
+      if (build.resumes > 0) await event("resumed", { status: build.status, resumes: build.resumes });
+      if (build.status === "planning") await this.#plan(build, signal, event);
+      else if (build.status === "coding") await this.#code(build, signal, event);
+      else if (build.status === "deploying" && build.version_id) await this.#deploy(build, build.version_id, event);
+      else await this.#fail(build, `cannot resume a build in ${build.status}`);
+    } catch (error) {
+      if (this.#stopping.signal.aborted) {
+        await requeue(db, build.id, node).catch(() => {});
+        return;
+      }
+      if (error instanceof BuildCancelled || cancel.signal.aborted) return;
+      if (error instanceof ModelError) await this.#fail(build, error.message, { model: error.kind });
+      else {
+        log.error({ err: error, build: build.id }, "build failed");
+        await this.#fail(build, "the build failed on our side; start it again");
+      }
+    } finally {
+      clearInterval(lease);
+    }
+  }
+
+  async #plan(build: BuildRow, signal: AbortSignal, event: EventWriter): Promise<void> {
+    const { effects, db, node } = this.#options;
+    await event("step", { step: "plan" });
+    const model = await effects.modelFor(build.org_id);
+    const current = build.server_id ? await effects.current(build.server_id) : undefined;
+    const text = textChunks(event);
+    const { plan, usage } = await model.plan(
+      { prompt: build.prompt, ...(current ? { current } : {}) },
+      { onText: text.push, onRetry: retries(event), signal },
+    );
+    await text.flush();
+    await event("plan", { plan, usage: usageData(usage) });
+    const held = await updateHeldBuild(db, build.id, node, {
+      status: "waiting",
+      plan: JSON.stringify(plan),
+      claimed_by: null,
+      lease_until: null,
+    });
+    if (!held) throw new BuildCancelled();
+    await event("waiting", { for: "confirm", questions: plan.questions.length, secrets: plan.secrets.length });
+  }
+
+  async #code(build: BuildRow, signal: AbortSignal, event: EventWriter): Promise<void> {
+    const { effects, db, node } = this.#options;
+    const plan = build.plan as BuildPlan;
+    const model = await effects.modelFor(build.org_id);
+    const current = build.server_id ? await effects.current(build.server_id) : undefined;
+    const access = await serverAccess(db, build.server_id);
+    let repair: { files: ServerSource; errors: CompileDiagnostic[] } | undefined;
+    // A resumed build starts its interrupted round again.
+    for (let round = Math.max(1, build.round); round <= build.max_rounds; round++) {
+      await event("step", { step: round === 1 ? "code" : "repair", round });
+      if (!(await updateHeldBuild(db, build.id, node, { status: "coding", round }))) throw new BuildCancelled();
+      const text = textChunks(event);
+      const { files, usage } = await model.code(
+        {
+          prompt: build.prompt,
+          plan,
+          answers: (build.answers ?? {}) as Record<string, string>,
+          approvedEgress: access.egress,
+          secretNames: [...new Set([...access.secrets, ...plan.secrets.map((secret) => secret.name)])].sort(),
+          ...(current ? { current } : {}),
+          ...(repair ? { repair } : {}),
+        },
+        { onText: text.push, onRetry: retries(event), signal },
+      );
+      await text.flush();
+      await event("code", { round, files: Object.keys(files), bytes: size(files), usage: usageData(usage) });
+      if (!(await updateHeldBuild(db, build.id, node, { status: "checking", files: JSON.stringify(files) })))
+        throw new BuildCancelled();
+      await event("step", { step: "check", round });
+      const started = Date.now();
+      const result = await effects.compile(files);
+      if (!result.ok) {
+        await event("check.failed", { round, errors: result.errors, ms: Date.now() - started });
+        if (round === build.max_rounds) {
+          await this.#fail(build, `the code still had ${result.errors.length} problem(s) after ${round} rounds`, {
+            errors: result.errors,
+          });
+          return;
+        }
+        repair = { files, errors: result.errors };
+        continue;
+      }
+      await event("check.passed", {
+        round,
+        tools: result.artifact.manifest.tools.map((tool) => tool.name),
+        ms: Date.now() - started,
+      });
+      await this.#version(build, files, result.artifact, event);
+      return;
+    }
+  }
+
+  async #version(
+    build: BuildRow,
+    files: ServerSource,
+    artifact: Extract<CompileResult, { ok: true }>["artifact"],
+    event: EventWriter,
+  ): Promise<void> {
+    const { effects, db, node } = this.#options;
+    await event("step", { step: "version" });
+    const stored = await effects.storeVersion(build, files, artifact);
+    await event("version", { number: stored.number, hash: artifact.hash, diff: stored.diff });
+    if (!build.auto_deploy) {
+      await this.#finish(build, { version_id: stored.versionId });
+      return;
+    }
+    if (!(await updateHeldBuild(db, build.id, node, { status: "deploying", version_id: stored.versionId })))
+      throw new BuildCancelled();
+    await this.#deploy(build, stored.versionId, event);
+  }
+
+  async #deploy(build: BuildRow, versionId: string, event: EventWriter): Promise<void> {
+    await event("step", { step: "deploy" });
+    const { url } = await this.#options.effects.deploy(build, versionId);
+    await event("deployed", { url });
+    await this.#finish(build, { version_id: versionId });
+  }
+
+  async #finish(build: BuildRow, patch: { version_id: string }): Promise<void> {
+    const { db, node } = this.#options;
+    const held = await updateHeldBuild(db, build.id, node, {
+      ...patch,
+      status: "succeeded",
+      finished_at: new Date(),
+      claimed_by: null,
+      lease_until: null,
+    });
+    if (held) await appendEvent(db, this.#options.bus, build.id, "succeeded", {});
+  }
+
+  async #fail(build: BuildRow, message: string, extra: Record<string, unknown> = {}): Promise<void> {
+    const { db, node, bus } = this.#options;
+    const held = await updateHeldBuild(db, build.id, node, {
+      status: "failed",
+      error: JSON.stringify({ message, ...extra }),
+      finished_at: new Date(),
+      claimed_by: null,
+      lease_until: null,
+    });
+    if (held) await appendEvent(db, bus, build.id, "failed", { message, ...extra });
+  }
+}
+
+type EventWriter = (type: string, data?: Record<string, unknown>) => Promise<number>;
+
+/** Model text as events of about TEXT_CHUNK characters, in order. */
+function textChunks(event: EventWriter) {
+  let pending = "";
+  let writing: Promise<unknown> = Promise.resolve();
+  const write = () => {
+    const text = pending;
+    pending = "";
+    writing = writing.then(() => event("model.text", { text }));
+  };
+  return {
+    push: (delta: string) => {
+      pending += delta;
+      if (pending.length >= TEXT_CHUNK) write();
+    },
+    flush: async () => {
+      if (pending) write();
+      await writing;
+    },
+  };
+}
+
+const retries = (event: EventWriter) => (attempt: number, reason: string, delayMs: number) =>
+  void event("model.retry", { attempt, reason, delayMs });
+
+const usageData = (usage: ModelUsage) => ({ ...usage });
+
+const size = (files: ServerSource) => Object.values(files).reduce((total, text) => total + text.length, 0);
+
+/** The hosts the server's code may reach and the names of the secrets set on it (never their values). */
+async function serverAccess(
+  db: Kysely<Database>,
+  serverId: string | null,
+): Promise<{ egress: string[]; secrets: string[] }> {
+  if (!serverId) return { egress: [], secrets: [] };
+  const server = await db.selectFrom("servers").select("egress_approved").where("id", "=", serverId).executeTakeFirst();
+  const secrets = await db.selectFrom("secrets").select("name").where("server_id", "=", serverId).execute();
+  return { egress: server?.egress_approved ?? [], secrets: secrets.map((row) => row.name) };
+}
+
+/** Gives a build this node holds back to the queue, in the claimable state its step starts from. */
+async function requeue(db: Kysely<Database>, id: string, node: string): Promise<void> {
+  await db
+    .updateTable("builds")
+    .set((eb) => ({
+      status: eb
+        .case()
+        .when("status", "=", "planning")
+        .then("queued" as const)
+        .when("status", "in", ["coding", "checking"])
+        .then("confirmed" as const)
+        .else(eb.ref("status"))
+        .end(),
+      claimed_by: null,
+      // A deploying build stays deploying: an expired lease makes it claimable again.
+      lease_until: new Date(0),
+      updated_at: new Date(),
+    }))
+    .where("id", "=", id)
+    .where("claimed_by", "=", node)
+    .execute();
+}

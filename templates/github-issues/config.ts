@@ -1,0 +1,6 @@
+// The settings of this server. A deploy from the template gallery writes this file from the
+// template's settings and the deploy's "config"; index.ts checks the values when it loads.
+const config: unknown = {
+  apiUrl: "https://api.github.com",
+};
+export default config;

@@ -1,0 +1,7 @@
+// The settings of this server. A deploy from the template gallery writes this file from the
+// template's settings and the deploy's "config"; index.ts checks the values when it loads.
+const config: unknown = {
+  forecastUrl: "https://api.open-meteo.com",
+  geocodingUrl: "https://geocoding-api.open-meteo.com",
+};
+export default config;
