@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { JSON_POINTER, PARAM_NAME, parseTemplate, type TemplatePart, templateRefs } from "./declarative-template.ts";
+import { TRANSPORT_HEADERS } from "./http-headers.ts";
 import { EGRESS_HOST, TOOL_NAME } from "./manifest.ts";
 
 export * from "./declarative-template.ts";
@@ -42,21 +43,6 @@ export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 const L = DECLARATIVE_LIMITS;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
-/** The transport's business (Node computes them) or a proxy's: a template may not set them. */
-const RESERVED_HEADERS = [
-  "host",
-  "connection",
-  "content-length",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "keep-alive",
-  "expect",
-  "proxy-authorization",
-  "proxy-connection",
-];
-
 /** UTF-8 bytes without Buffer: the schema package also runs in browsers. */
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
@@ -268,7 +254,7 @@ function httpIssues(tool: z.output<typeof httpTool>): Issue[] {
   checkUrl(tool, issues);
   for (const [name, template] of Object.entries(tool.request.headers ?? {})) {
     const path = ["request", "headers", name];
-    if (RESERVED_HEADERS.includes(name.toLowerCase())) {
+    if (TRANSPORT_HEADERS.has(name.toLowerCase()) || name.toLowerCase().startsWith("proxy-")) {
       issues.push({ path, message: `${name} is set by the transport, not by a template` });
     }
     checkTemplate(template, path, tool.params, true, issues);

@@ -19,6 +19,7 @@ export * from "./config.ts";
 export * from "./db/migrate.ts";
 export * from "./db/tables.ts";
 export * from "./declarative.ts";
+export * from "./http-headers.ts";
 export * from "./manifest.ts";
 export * from "./server-logs.ts";
 export * from "./usage-histogram.ts";

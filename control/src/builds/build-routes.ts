@@ -16,6 +16,7 @@ import { recordAudit } from "../audit/record.ts";
 import { authorize, requireActor } from "../auth/authorize.ts";
 import type { Permission } from "../auth/rbac.ts";
 import type { ControlDeps } from "../deps.ts";
+import { openStreams } from "../http/open-streams.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, answeredAsStream, type RouteContext } from "../http/route.ts";
 import { createSecretVault } from "../secrets/vault.ts";
@@ -58,13 +59,7 @@ export function buildRoutes(
   const maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
   const view = (build: BuildWithNames) => toBuildView(build, config.publicUrl);
   const wake = () => bus.publish(BUILDS_READY_CHANNEL, "").catch(() => {});
-  // Open streams end when the app closes: before the server waits for its connections to finish.
-  const closing = new AbortController();
-  const open = new Set<Promise<void>>();
-  app.addHook("preClose", async () => {
-    closing.abort();
-    await Promise.allSettled(open);
-  });
+  const streams = openStreams(app);
 
   /** The build if the caller may `permission` its org; 404 otherwise. */
   async function loadBuild(request: FastifyRequest, id: string, permission: Permission): Promise<BuildWithNames> {
@@ -344,21 +339,10 @@ export function buildRoutes(
       const build = await loadBuild(request, params.id, "servers:read");
       const sse = (reply as { sse?: SSEReplyInterface }).sse;
       if (!sse) return { items: await readEvents(db, build.id, query.after, 1000) };
-      const streaming = streamBuildEvents({
-        db,
-        bus,
-        buildId: build.id,
-        sse,
-        request,
-        after: resumeFrom(request, query.after),
-        closing: closing.signal,
-      });
-      open.add(streaming);
-      try {
-        await streaming;
-      } finally {
-        open.delete(streaming);
-      }
+      const after = resumeFrom(request, query.after);
+      await streams.run(
+        streamBuildEvents({ db, bus, buildId: build.id, sse, request, after, closing: streams.closing }),
+      );
       return answeredAsStream();
     },
   });

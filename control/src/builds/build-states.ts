@@ -1,4 +1,4 @@
-import type { BuildStatus, Database, Manifest } from "@isola/schema";
+import { BUILD_STATUSES, type BuildStatus, type Database, FINISHED_BUILD_STATUSES, type Manifest } from "@isola/schema";
 import type { Selectable } from "kysely";
 
 // The build's state machine, pure. A build waits in a claimable state, runs in a running state
@@ -14,15 +14,9 @@ export const CLAIMABLE: ReadonlySet<BuildStatus> = new Set(["queued", "confirmed
 /** Held by a runner (under a lease). */
 export const RUNNING: ReadonlySet<BuildStatus> = new Set(["planning", "coding", "checking", "deploying"]);
 /** Not finished: may still be cancelled. */
-export const CANCELLABLE: readonly BuildStatus[] = [
-  "queued",
-  "planning",
-  "waiting",
-  "confirmed",
-  "coding",
-  "checking",
-  "deploying",
-];
+export const CANCELLABLE: readonly BuildStatus[] = BUILD_STATUSES.filter(
+  (status) => !FINISHED_BUILD_STATUSES.has(status),
+);
 
 /** A build picked up after its node's lease ran out this often is failed instead of resumed. */
 export const MAX_RESUMES = 2;

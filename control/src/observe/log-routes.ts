@@ -10,6 +10,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { ControlDeps } from "../deps.ts";
+import { openStreams } from "../http/open-streams.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, answeredAsStream, type RouteContext } from "../http/route.ts";
 import { loadServer } from "../servers/load.ts";
@@ -68,19 +69,13 @@ async function fromBus(read: () => Promise<LogPage>): Promise<LogPage> {
 
 export function logRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus } = deps;
-  // Open streams end when the app closes: before the server waits for its connections to finish.
-  const closing = new AbortController();
-  const open = new Set<Promise<void>>();
-  app.addHook("preClose", async () => {
-    closing.abort();
-    await Promise.allSettled(open);
-  });
+  const streams = openStreams(app);
 
   /** Sends `page`, then follows the log until the client leaves, the app closes or (follow=false) it is caught up. */
   async function stream({ serverId, sse, request, reply, page, after, follow }: Stream): Promise<void> {
     const left = new AbortController();
     sse.onClose(() => left.abort());
-    const signal = AbortSignal.any([left.signal, closing.signal]);
+    const signal = AbortSignal.any([left.signal, streams.closing]);
     // A send waiting for a slow client to drain must not outlive the stream.
     const send = ({ id, ...line }: ServerLogEntry) => unlessAborted(sse.send({ id, event: "log", data: line }), signal);
     // Headers now, so that a client sees the stream open even when the log is quiet.
@@ -101,7 +96,7 @@ export function logRoutes(app: FastifyInstance, context: RouteContext, deps: Con
       // Mid-stream there is no status left to answer: end it; the client resumes with Last-Event-ID.
       if (sse.isConnected) request.log.warn({ err: (error as Error).message }, "the live log stream failed");
     }
-    if (closing.signal.aborted && sse.isConnected) {
+    if (streams.closing.aborted && sse.isConnected) {
       // Shutting down: end the response and the connection, which keep-alive would otherwise hold open.
       sse.close();
       const socket = request.raw.socket as { end?: () => void } | undefined;
@@ -137,21 +132,9 @@ export function logRoutes(app: FastifyInstance, context: RouteContext, deps: Con
       const page = await fromBus(() =>
         after ? readAfter(bus, server.id, after, 500) : readTail(bus, server.id, query.limit),
       );
-      const streaming = stream({
-        serverId: server.id,
-        sse,
-        request,
-        reply,
-        page,
-        after,
-        follow: query.follow === "true",
-      });
-      open.add(streaming);
-      try {
-        await streaming;
-      } finally {
-        open.delete(streaming);
-      }
+      await streams.run(
+        stream({ serverId: server.id, sse, request, reply, page, after, follow: query.follow === "true" }),
+      );
       return answeredAsStream();
     },
   });

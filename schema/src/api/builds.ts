@@ -1,23 +1,10 @@
 import { z } from "zod";
 import { buildPlan } from "../build-plan.ts";
 import { compileDiagnostic } from "../compile.ts";
-import { AUTH_MODES } from "../db/tables.ts";
+import { AUTH_MODES, BUILD_STATUSES } from "../db/tables.ts";
 import { serverSlug } from "./servers.ts";
 
 // The build API: a brief in, a live server out, in steps the client follows as events.
-
-export const BUILD_STATUSES = [
-  "queued",
-  "planning",
-  "waiting",
-  "confirmed",
-  "coding",
-  "checking",
-  "deploying",
-  "succeeded",
-  "failed",
-  "cancelled",
-] as const;
 
 /** States a build does not leave. */
 export const FINISHED_BUILD_STATUSES: ReadonlySet<string> = new Set(["succeeded", "failed", "cancelled"]);

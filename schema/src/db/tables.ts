@@ -284,17 +284,19 @@ export interface OAuthSigningKeysTable {
   created_at: CreatedAt;
 }
 
-export type BuildStatus =
-  | "queued"
-  | "planning"
-  | "waiting"
-  | "confirmed"
-  | "coding"
-  | "checking"
-  | "deploying"
-  | "succeeded"
-  | "failed"
-  | "cancelled";
+export const BUILD_STATUSES = [
+  "queued",
+  "planning",
+  "waiting",
+  "confirmed",
+  "coding",
+  "checking",
+  "deploying",
+  "succeeded",
+  "failed",
+  "cancelled",
+] as const;
+export type BuildStatus = (typeof BUILD_STATUSES)[number];
 
 /** A build: the queue row and the state of one brief turned into a server (migration 0007). */
 export interface BuildsTable {

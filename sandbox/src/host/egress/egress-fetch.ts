@@ -2,6 +2,7 @@ import { lookup } from "node:dns/promises";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
+import { TRANSPORT_HEADERS } from "@isola/schema";
 import { EgressError, egressError } from "./errors.ts";
 import { type CheckedUrl, checkAddress, checkUrl, type EgressPolicy } from "./policy.ts";
 
@@ -41,20 +42,8 @@ const systemResolve: Resolve = async (hostname) =>
   }));
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-// The transport's business, not the tenant's: node computes them, or they would let tool code
-// smuggle a second request, speak to a proxy or switch protocols. Dropped silently, as browsers
-// do, because SDKs set some of them (content-length, connection) out of habit.
-const TRANSPORT_HEADERS = new Set([
-  "host",
-  "connection",
-  "content-length",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "keep-alive",
-  "expect",
-]);
+// TRANSPORT_HEADERS (schema) are dropped silently, as browsers do, because SDKs set some of
+// them (content-length, connection) out of habit.
 const HOP_BY_HOP = new Set([...TRANSPORT_HEADERS, "proxy-authenticate", "proxy-authorization", "proxy-connection"]);
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 const BODY_HEADERS = ["content-type", "content-encoding", "content-language", "content-location"];
