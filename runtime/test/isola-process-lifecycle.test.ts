@@ -46,7 +46,7 @@ describe("isola start on the embedded defaults", () => {
     expect(logs.find((l) => l.msg === "isola is listening")).toMatchObject({
       database: "pglite",
       bus: "memory",
-      roles: ["runtime", "control", "web"],
+      roles: ["runtime", "control", "web", "worker"],
     });
     expect(logs.map((l) => l.msg)).toContain("stopped cleanly");
   });
