@@ -4,6 +4,7 @@ export { PERMISSIONS, type Permission } from "./auth/rbac.ts";
 export type { ControlDeps } from "./deps.ts";
 export { apiUrlErrors, PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
 export { type VerifiedApiKey, verifyApiKey } from "./keys/verify.ts";
+export { type AccessTokenVerifier, type IsolaMcpOptions, isolaMcpPlugin } from "./mcp-server/index.ts";
 export { OAUTH_KEYS_CHANNEL } from "./oauth/authorization-server.ts";
 export { grantIsLive } from "./oauth/grants.ts";
 export { DEFAULT_KEY_LEAD_SECONDS as OAUTH_KEY_LEAD_SECONDS, LIFETIMES as OAUTH_LIFETIMES } from "./oauth/lifetimes.ts";

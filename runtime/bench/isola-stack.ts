@@ -40,6 +40,8 @@ export interface IsolaStack {
   origin: string;
   app: FastifyInstance;
   db: Db;
+  /** The bootstrapped owner's token, for API calls the stack has no helper for. */
+  adminToken: string;
   /** Log lines at warn and above (shard restarts and recycles, failed requests). */
   warnings: string[];
   /** Creates a server and deploys examples/hello to it: compiled once, through the API. */
@@ -84,8 +86,12 @@ async function openBenchStores(realStores: boolean, dataDir: string): Promise<St
   };
 }
 
-/** `shards`: ISOLA_SANDBOX_SHARDS; unset, one per core as in production. */
-export async function startIsolaStack(options: { realStores: boolean; shards?: string }): Promise<IsolaStack> {
+/** `shards`: ISOLA_SANDBOX_SHARDS; unset, one per core as in production. `env`: more configuration (or other roles). */
+export async function startIsolaStack(options: {
+  realStores: boolean;
+  shards?: string;
+  env?: Record<string, string>;
+}): Promise<IsolaStack> {
   const dir = mkdtempSync(join(tmpdir(), "isola-bench-"));
   const plansFile = join(dir, "plans.json");
   writeFileSync(plansFile, JSON.stringify([BENCH_PLAN]));
@@ -101,6 +107,7 @@ export async function startIsolaStack(options: { realStores: boolean; shards?: s
     ISOLA_SECRET_KEY: randomBytes(32).toString("base64"),
     ISOLA_PLANS_FILE: plansFile,
     ...(options.shards ? { ISOLA_SANDBOX_SHARDS: options.shards } : {}),
+    ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.errors.join("; "));
   const config = parsed.config;
@@ -141,6 +148,7 @@ export async function startIsolaStack(options: { realStores: boolean; shards?: s
     origin: config.publicUrl,
     app,
     db: stores.db,
+    adminToken,
     warnings,
     async deployHello(slug, authMode) {
       await create(slug, authMode);

@@ -4,6 +4,7 @@ import {
   controlPlugin,
   createSecretVault,
   grantIsLive,
+  isolaMcpPlugin,
   loadSecretKey,
   oauthPlugin,
   verifyApiKey,
@@ -15,6 +16,7 @@ import type { Logger } from "pino";
 import type { ReadinessDetails } from "./http/health.ts";
 import type { UrlErrorAnswer } from "./http/url-errors.ts";
 import { DEFAULT_LLM_MODEL, platformLlm } from "./llm/platform-llm.ts";
+import { issuerKeys, JwtVerifier } from "./mcp/auth/jwt.ts";
 import { mcpUrlErrors } from "./mcp/plugin.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
 import type { Composition } from "./process/start.ts";
@@ -75,8 +77,15 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       compile: (files, declarative) =>
         compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }, declarative),
     };
-    // The REST API, and the OAuth authorization server that MCP clients of `oauth` servers use.
-    plugins.push(controlPlugin(controlDeps), oauthPlugin(controlDeps));
+    // The REST API, the OAuth authorization server that MCP clients of `oauth` servers use, and
+    // Isola's own MCP server (/_isola/mcp), which takes that server's tokens (checked as the runtime checks them).
+    const issuer = `${config.publicUrl}/oauth`;
+    const accessTokens = new JwtVerifier({
+      issuer,
+      keys: issuerKeys(new URL(`${issuer}/jwks`)),
+      grantIsLive: (grantId) => grantIsLive(stores.db, grantId),
+    });
+    plugins.push(controlPlugin(controlDeps), oauthPlugin(controlDeps), isolaMcpPlugin(controlDeps, { accessTokens }));
     mounted.push("control");
     urlErrors.push(apiUrlErrors);
   }

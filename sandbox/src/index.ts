@@ -1,4 +1,5 @@
 // What other packages may use: the compiler (control plane) and the supervisor (runtime).
+export { injectionMarkers } from "./compiler/checks/injection.ts";
 export { COMPILER_VERSION, type CompileResult, compileServer } from "./compiler/compile.ts";
 export { DECLARATIVE_FILE, declarativeNeeds, generateDeclarativeModule } from "./declarative/generate.ts";
 export { SANDBOX_ERRORS, SandboxError, type SandboxErrorCode, sandboxError } from "./errors.ts";

@@ -21,5 +21,6 @@ export * from "./db/tables.ts";
 export * from "./declarative.ts";
 export * from "./http-headers.ts";
 export * from "./manifest.ts";
+export * from "./protected-resource.ts";
 export * from "./server-logs.ts";
 export * from "./usage-histogram.ts";

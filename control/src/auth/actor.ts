@@ -7,10 +7,15 @@ import { hashToken, TOKEN_PREFIXES } from "./secrets-at-rest.ts";
 
 export const SESSION_COOKIE = "isola_session";
 
-/** Who is calling: a signed-in user (browser session) or a personal access token (API, CLI). */
+/**
+ * Who is calling: a signed-in user (browser session), a personal access token (API, CLI), or an
+ * MCP client holding an OAuth access token for Isola's own MCP server (it acts as its user, in
+ * every org of theirs, like a session; resolved by mcp-server/caller.ts, never by resolveActor).
+ */
 export type Actor =
   | { via: "session"; userId: string; email: string; sessionId: string; csrfToken: string }
-  | { via: "token"; userId: string; email: string; tokenId: string; tokenName: string; orgId: string };
+  | { via: "token"; userId: string; email: string; tokenId: string; tokenName: string; orgId: string }
+  | { via: "oauth"; userId: string; email: string; clientId: string | null };
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -85,5 +90,7 @@ export async function resolveActor(
 
 /** How the audit log names an actor. */
 export function actorLabel(actor: Actor): string {
-  return actor.via === "token" ? `${actor.email} (token ${actor.tokenName})` : actor.email;
+  if (actor.via === "token") return `${actor.email} (token ${actor.tokenName})`;
+  if (actor.via === "oauth" && actor.clientId) return `${actor.email} (MCP client ${actor.clientId})`;
+  return actor.email;
 }

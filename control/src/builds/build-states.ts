@@ -47,10 +47,19 @@ export interface ToolDiff {
   removed: string[];
 }
 
+/** JSON with every object's keys sorted: a stored manifest (jsonb orders keys its own way) reads as the compiler wrote it. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 /** Tools added, changed (description, schemas or annotations) and removed between two manifests. */
 export function diffTools(before: Manifest | null, after: Manifest): ToolDiff {
-  const old = new Map((before?.tools ?? []).map((tool) => [tool.name, JSON.stringify(tool)]));
-  const next = new Map(after.tools.map((tool) => [tool.name, JSON.stringify(tool)]));
+  const old = new Map((before?.tools ?? []).map((tool) => [tool.name, canonicalJson(tool)]));
+  const next = new Map(after.tools.map((tool) => [tool.name, canonicalJson(tool)]));
   return {
     added: [...next.keys()].filter((name) => !old.has(name)).sort(),
     changed: [...next.keys()].filter((name) => old.has(name) && old.get(name) !== next.get(name)).sort(),

@@ -1,4 +1,4 @@
-import type { Manifest, ServerSource } from "@isola/schema";
+import type { DeclarativeServer, Manifest, ServerSource } from "@isola/schema";
 import type { FastifyBaseLogger } from "fastify";
 import type { ControlDeps } from "../deps.ts";
 import { activateVersion, insertVersion } from "../servers/server-writes.ts";
@@ -24,6 +24,18 @@ export function buildEffects(
     return row ? { manifest: row.manifest, source: row.source } : undefined;
   }
 
+  /** The declarative tools of the server's live version: a build changes the code and keeps them. */
+  async function liveDeclarative(build: BuildRow): Promise<DeclarativeServer | undefined> {
+    if (!build.server_id) return undefined;
+    const row = await db
+      .selectFrom("servers as s")
+      .innerJoin("server_versions as v", "v.id", "s.active_version_id")
+      .select("v.declarative")
+      .where("s.id", "=", build.server_id)
+      .executeTakeFirst();
+    return (row?.declarative as DeclarativeServer | null | undefined) ?? undefined;
+  }
+
   const serverOf = (build: BuildRow) =>
     db
       .selectFrom("servers")
@@ -33,12 +45,20 @@ export function buildEffects(
 
   return {
     modelFor,
-    compile: (files) => deps.compile(files),
+    compile: async (files, build) => deps.compile(files, await liveDeclarative(build)),
     current: active,
     async storeVersion(build, files, artifact) {
       const server = await serverOf(build);
       const before = await active(server.id);
-      const version = await insertVersion(db, server, files, artifact, build.created_by, null);
+      const version = await insertVersion(
+        db,
+        server,
+        files,
+        artifact,
+        build.created_by,
+        null,
+        await liveDeclarative(build),
+      );
       return {
         versionId: version.id,
         number: version.number,

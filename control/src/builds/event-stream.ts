@@ -1,5 +1,5 @@
 import type { SSEReplyInterface } from "@fastify/sse";
-import type { Bus, Database } from "@isola/schema";
+import { type BuildStatus, type Bus, type Database, FINISHED_BUILD_STATUSES } from "@isola/schema";
 import type { FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import { buildEventsChannel, readEvents } from "./build-store.ts";
@@ -10,6 +10,24 @@ import { buildEventsChannel, readEvents } from "./build-store.ts";
 
 /** The events after which a build has nothing more to say. */
 export const LAST_EVENTS: ReadonlySet<string> = new Set(["succeeded", "failed", "cancelled"]);
+
+/** Whether the build's last event is at or before `seq` (a client that has it will get nothing more). */
+export async function endedBy(
+  db: Kysely<Database>,
+  build: { id: string; status: BuildStatus },
+  seq: number,
+): Promise<boolean> {
+  // The status changes before the last event is written: a finished status alone is not enough.
+  if (!FINISHED_BUILD_STATUSES.has(build.status)) return false;
+  const last = await db
+    .selectFrom("build_events")
+    .select("seq")
+    .where("build_id", "=", build.id)
+    .where("seq", "<=", seq)
+    .where("type", "in", [...LAST_EVENTS])
+    .executeTakeFirst();
+  return last !== undefined;
+}
 
 const POLL_MS = 1000;
 const PAGE = 500;

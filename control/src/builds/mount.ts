@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { ControlDeps } from "../deps.ts";
 import type { RouteContext } from "../http/route.ts";
+import { instanceBuildPolicy } from "./build-actions.ts";
 import { buildRoutes } from "./build-routes.ts";
 import { buildEffects } from "./effects.ts";
 import { createAnthropicModel, readGuestApi } from "./model/index.ts";
@@ -29,11 +30,9 @@ export function mountBuilds(
 ) {
   const { config } = deps;
   const guestApi = readGuestApi();
-  // One key per instance for now; the org's own key is planned (docs/ARCHITECTURE.md, Builds).
-  const hasModel = async () => config.anthropicApiKey !== undefined;
   const modelFor = async () =>
     createAnthropicModel({ apiKey: config.anthropicApiKey, models: config.buildModels, guestApi });
-  buildRoutes(app, context, deps, { hasModel });
+  buildRoutes(app, context, deps, instanceBuildPolicy(config));
   // The worker role runs builds; a control node without it only queues them.
   if (!config.roles.includes("worker")) return;
   const runner = new BuildRunner({

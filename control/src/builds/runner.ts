@@ -2,9 +2,11 @@ import type { CompileResult } from "@isola/sandbox";
 import type { BuildPlan, Bus, CompileDiagnostic, Database, ServerSource } from "@isola/schema";
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
+import { unapprovedEgress } from "../servers/server-writes.ts";
 import { type BuildRow, MAX_RESUMES, type ToolDiff } from "./build-states.ts";
 import { appendEvent, BUILDS_READY_CHANNEL, claimBuild, renewLease, updateHeldBuild } from "./build-store.ts";
-import { type BuildModel, ModelError, type ModelUsage } from "./model/build-model.ts";
+import { type BuildModel, ModelError, type ModelProgress, type ModelUsage } from "./model/build-model.ts";
+import { formatDiagnostics } from "./model/prompts.ts";
 
 // Runs claimed builds step by step on this node. Everything a step learns is an event; the row
 // holds what the next step (on any node) needs. A node that dies leaves its lease to run out,
@@ -14,7 +16,8 @@ import { type BuildModel, ModelError, type ModelUsage } from "./model/build-mode
 export interface BuildEffects {
   /** The model for an org: its own key, else the instance's; ModelError("no-key") when neither. */
   modelFor(orgId: string): Promise<BuildModel>;
-  compile(files: ServerSource): Promise<CompileResult>;
+  /** Compiles a round's files, with the declarative tools the server already has. */
+  compile(files: ServerSource, build: BuildRow): Promise<CompileResult>;
   /** The server's current manifest and source, for an iteration. */
   current(serverId: string): Promise<{ manifest: import("@isola/schema").Manifest; source: ServerSource } | undefined>;
   /** Stores the checked code as the server's next version; what changed against the active one. */
@@ -86,10 +89,13 @@ export class BuildRunner {
     while (!this.#stopped && this.#running.size < concurrency) {
       const build = await claimBuild(db, node, { leaseMs, perOrg });
       if (!build) return;
-      const run = this.#run(build).finally(() => {
-        this.#running.delete(run);
-        this.poke();
-      });
+      const run = this.#run(build)
+        // #run fails a build that throws; this is for a failure to record even that (the database gone).
+        .catch((error) => this.#options.log.error({ err: error, build: build.id }, "could not run or fail a build"))
+        .finally(() => {
+          this.#running.delete(run);
+          this.poke();
+        });
       this.#running.add(run);
     }
   }
@@ -127,6 +133,8 @@ export class BuildRunner {
     } catch (error) {
       if (this.#stopping.signal.aborted) {
         await requeue(db, build.id, node).catch(() => {});
+        // Another node takes it now rather than at its next look.
+        await bus.publish(BUILDS_READY_CHANNEL, "").catch(() => {});
         return;
       }
       if (error instanceof BuildCancelled || cancel.signal.aborted) return;
@@ -145,12 +153,10 @@ export class BuildRunner {
     await event("step", { step: "plan" });
     const model = await effects.modelFor(build.org_id);
     const current = build.server_id ? await effects.current(build.server_id) : undefined;
-    const text = textChunks(event);
-    const { plan, usage } = await model.plan(
-      { prompt: build.prompt, ...(current ? { current } : {}) },
-      { onText: text.push, onRetry: retries(event), signal },
+    const stream = modelEvents(event, signal);
+    const { plan, usage } = await stream.around(
+      model.plan({ prompt: build.prompt, ...(current ? { current } : {}) }, stream.progress),
     );
-    await text.flush();
     await event("plan", { plan, usage: usageData(usage) });
     const held = await updateHeldBuild(db, build.id, node, {
       status: "waiting",
@@ -173,8 +179,8 @@ export class BuildRunner {
     for (let round = Math.max(1, build.round); round <= build.max_rounds; round++) {
       await event("step", { step: round === 1 ? "code" : "repair", round });
       if (!(await updateHeldBuild(db, build.id, node, { status: "coding", round }))) throw new BuildCancelled();
-      const text = textChunks(event);
-      const { files, usage } = await model.code(
+      const stream = modelEvents(event, signal);
+      const request = model.code(
         {
           prompt: build.prompt,
           plan,
@@ -184,21 +190,21 @@ export class BuildRunner {
           ...(current ? { current } : {}),
           ...(repair ? { repair } : {}),
         },
-        { onText: text.push, onRetry: retries(event), signal },
+        stream.progress,
       );
-      await text.flush();
+      const { files, usage } = await stream.around(request);
       await event("code", { round, files: Object.keys(files), bytes: size(files), usage: usageData(usage) });
       if (!(await updateHeldBuild(db, build.id, node, { status: "checking", files: JSON.stringify(files) })))
         throw new BuildCancelled();
       await event("step", { step: "check", round });
       const started = Date.now();
-      const result = await effects.compile(files);
+      const result = withinEgress(await effects.compile(files, build), access.egress);
       if (!result.ok) {
         await event("check.failed", { round, errors: result.errors, ms: Date.now() - started });
         if (round === build.max_rounds) {
-          await this.#fail(build, `the code still had ${result.errors.length} problem(s) after ${round} rounds`, {
-            errors: result.errors,
-          });
+          const first = formatDiagnostics(result.errors.slice(0, 1));
+          const problems = `the code still had ${result.errors.length} problem(s) after ${round} rounds`;
+          await this.#fail(build, `${problems}; the first: ${first}`, { errors: result.errors });
           return;
         }
         repair = { files, errors: result.errors };
@@ -267,33 +273,69 @@ export class BuildRunner {
 
 type EventWriter = (type: string, data?: Record<string, unknown>) => Promise<number>;
 
-/** Model text as events of about TEXT_CHUNK characters, in order. */
-function textChunks(event: EventWriter) {
+/**
+ * A model request's progress as events, in the order it happened: its text in chunks of about
+ * TEXT_CHUNK characters, and its retries. The request is over, answered or failed, only once
+ * they are all stored: nothing the model said may land after the build's last event.
+ */
+function modelEvents(event: EventWriter, signal: AbortSignal) {
   let pending = "";
   let writing: Promise<unknown> = Promise.resolve();
-  const write = () => {
-    const text = pending;
+  const write = (type: string, data: Record<string, unknown>) => {
+    writing = writing.then(() => event(type, data));
+  };
+  const flushText = () => {
+    if (pending) write("model.text", { text: pending });
     pending = "";
-    writing = writing.then(() => event("model.text", { text }));
+  };
+  const progress: ModelProgress = {
+    signal,
+    onText(delta) {
+      pending += delta;
+      if (pending.length >= TEXT_CHUNK) flushText();
+    },
+    onRetry(attempt, reason, delayMs) {
+      flushText();
+      write("model.retry", { attempt, reason, delayMs });
+    },
   };
   return {
-    push: (delta: string) => {
-      pending += delta;
-      if (pending.length >= TEXT_CHUNK) write();
-    },
-    flush: async () => {
-      if (pending) write();
-      await writing;
+    progress,
+    async around<T>(request: Promise<T>): Promise<T> {
+      try {
+        return await request;
+      } finally {
+        flushText();
+        await writing;
+      }
     },
   };
 }
 
-const retries = (event: EventWriter) => (attempt: number, reason: string, delayMs: number) =>
-  void event("model.retry", { attempt, reason, delayMs });
-
 const usageData = (usage: ModelUsage) => ({ ...usage });
 
 const size = (files: ServerSource) => Object.values(files).reduce((total, text) => total + text.length, 0);
+
+/**
+ * Code that declares a host the user did not approve would be refused at deploy: it fails the
+ * check instead, so that the model can do without the host (or the build fails saying which).
+ */
+function withinEgress(result: CompileResult, approved: string[]): CompileResult {
+  if (!result.ok) return result;
+  const hosts = unapprovedEgress(result.artifact.manifest, approved);
+  if (hosts.length === 0) return result;
+  const allowed = approved.join(", ") || "none";
+  return {
+    ok: false,
+    errors: hosts.map((host) => ({
+      step: "manifest" as const,
+      file: "",
+      line: 0,
+      column: 0,
+      message: `egress: ${host} is not an approved host (approved: ${allowed}); fetch only approved hosts`,
+    })),
+  };
+}
 
 /** The hosts the server's code may reach and the names of the secrets set on it (never their values). */
 async function serverAccess(

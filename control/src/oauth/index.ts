@@ -10,7 +10,15 @@ export { redirectHost, scopeLines } from "./interaction-routes.ts";
 export { LIFETIMES, RETIRED_KEY_SECONDS } from "./lifetimes.ts";
 export { isLoopbackHost } from "./metadata-fetch.ts";
 export { type OAuthPluginOptions, oauthPlugin, withDefaultScope } from "./plugin.ts";
-export { parseResource, type ResourceServerRecord, serverScopes, toolsByScope } from "./resources.ts";
+export {
+  ISOLA_RESOURCE,
+  isolaMcpResource,
+  parseResource,
+  type ResourceServerRecord,
+  resolveResource,
+  serverScopes,
+  toolsByScope,
+} from "./resources.ts";
 export {
   ensureSigningKey,
   generateSigningJwk,

@@ -106,12 +106,35 @@ export async function findResourceServer(db: Kysely<Database>, ref: ResourceRef)
   };
 }
 
+/** Where Isola's own MCP server is (control/src/mcp-server/), below PUBLIC_URL's origin. */
+export const ISOLA_MCP_PATH = "/_isola/mcp";
+
+/** Isola's own MCP server's resource URL: its tokens' audience. */
+export const isolaMcpResource = (publicUrl: string) => `${new URL(publicUrl).origin}${ISOLA_MCP_PATH}`;
+
+/**
+ * Isola's own MCP server as the authorization server sees it: every account may authorize a
+ * client for it (the `instance` policy; its tools then check the account's roles, as the REST API
+ * does), with `mcp:tools` only. It belongs to no org: the nil UUID names none.
+ */
+export const ISOLA_RESOURCE: ResourceServerRecord = {
+  id: "isola",
+  slug: "_isola",
+  name: "Isola",
+  orgId: "00000000-0000-0000-0000-000000000000",
+  authMode: "oauth",
+  accessPolicy: { kind: "instance" },
+  scopes: [BASE_SCOPE],
+  toolsByScope: {},
+};
+
 /** The server an indicator names, when it exists and is OAuth-protected; else why not. */
 export async function resolveResource(
   db: Kysely<Database>,
   resource: string,
   options: ResourceUrlOptions,
 ): Promise<{ ok: true; server: ResourceServerRecord } | { ok: false; reason: string }> {
+  if (resource === isolaMcpResource(options.publicUrl)) return { ok: true, server: ISOLA_RESOURCE };
   const parsed = parseResource(resource, options);
   if (!parsed.ok) return parsed;
   const server = await findResourceServer(db, parsed.ref);

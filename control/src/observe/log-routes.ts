@@ -1,5 +1,6 @@
 import type { SSEReplyInterface } from "@fastify/sse";
 import {
+  type Bus,
   BusUnavailableError,
   LOG_ENTRY_ID,
   logsQuery,
@@ -67,6 +68,14 @@ async function fromBus(read: () => Promise<LogPage>): Promise<LogPage> {
   }
 }
 
+/** The JSON answer: the last `limit` lines, or the first `limit` lines after `after`; 503 while the Bus is down. */
+export async function readLogPage(bus: Bus, serverId: string, query: { limit: number; after?: string | undefined }) {
+  const page = await fromBus(() =>
+    query.after ? readAfter(bus, serverId, query.after, query.limit) : readTail(bus, serverId, query.limit),
+  );
+  return { items: page.entries, lastId: page.lastId ?? query.after ?? null };
+}
+
 export function logRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus } = deps;
   const streams = openStreams(app);
@@ -121,12 +130,7 @@ export function logRoutes(app: FastifyInstance, context: RouteContext, deps: Con
     async handler({ params, query, request, reply }) {
       const server = await loadServer(db, request, params.slug, "servers:read");
       const sse = (reply as { sse?: SSEReplyInterface }).sse;
-      if (!sse) {
-        const page = await fromBus(() =>
-          query.after ? readAfter(bus, server.id, query.after, query.limit) : readTail(bus, server.id, query.limit),
-        );
-        return { items: page.entries, lastId: page.lastId ?? query.after ?? null };
-      }
+      if (!sse) return readLogPage(bus, server.id, query);
       const after = lastEventId(request) ?? query.after;
       // Resuming: every line after the id (a page now, the rest as the stream follows). Else the tail.
       const page = await fromBus(() =>

@@ -7,7 +7,7 @@ import {
   serverSlug,
   setSecretBody,
 } from "@isola/schema";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import { z } from "zod";
 import { recordAudit } from "../audit/record.ts";
@@ -50,6 +50,59 @@ async function staleSecret(db: Kysely<Database>, server: ServerWithOrg, name: st
   );
 }
 
+const changed = (server: ServerWithOrg) => ({
+  kind: "secrets" as const,
+  serverId: server.id,
+  slug: server.slug,
+  activeVersionId: server.active_version_id,
+});
+
+/**
+ * Sets a server's secret (`secrets:write`), encrypted; with `expected`, only the value at that
+ * revision is replaced. The answer names it, never its value.
+ */
+export async function setSecret(
+  deps: ControlDeps,
+  request: FastifyRequest,
+  slug: string,
+  name: string,
+  value: string,
+  expected?: number,
+): Promise<{ name: string; updatedAt: string; revision: number }> {
+  const { db, bus } = deps;
+  const vault = createSecretVault({ db, key: deps.secretKey });
+  const server = await loadServer(db, request, slug, "secrets:write");
+  const saved = await db.transaction().execute(async (trx) => {
+    // Serialises writes to one server's secrets, so that two at once cannot pass the limit.
+    const locked = await trx.selectFrom("servers").select("id").where("id", "=", server.id).forUpdate().execute();
+    if (locked.length === 0) throw problem("not-found", `no server called ${server.slug}`);
+    const { count } = await trx
+      .selectFrom("secrets")
+      .select((eb) => eb.fn.countAll<string>().as("count"))
+      .where("server_id", "=", server.id)
+      .where("name", "<>", name)
+      .executeTakeFirstOrThrow();
+    if (Number(count) >= MAX_SECRETS_PER_SERVER) {
+      throw problem("conflict", `a server holds at most ${MAX_SECRETS_PER_SERVER} secrets; delete one first`);
+    }
+    const row =
+      expected === undefined
+        ? await vault.set(server.id, name, value, trx)
+        : await vault.replace(server.id, name, value, expected, trx);
+    if (!row) throw await staleSecret(trx, server, name, expected ?? 0);
+    await recordAudit(trx, request, {
+      orgId: server.org_id,
+      action: "secret.set",
+      targetType: "server",
+      targetId: server.id,
+      detail: { name },
+    });
+    return row;
+  });
+  await announce(bus, changed(server), request);
+  return { name: saved.name, updatedAt: saved.updatedAt.toISOString(), revision: saved.revision };
+}
+
 /**
  * Per-server secrets, write-only: values go in through PUT and out only to the runtime
  * (vault.envFor). Responses, audit entries and announcements carry names, never values.
@@ -57,13 +110,6 @@ async function staleSecret(db: Kysely<Database>, server: ServerWithOrg, name: st
 export function secretRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus } = deps;
   const vault = createSecretVault({ db, key: deps.secretKey });
-  const changed = (server: ServerWithOrg) => ({
-    kind: "secrets" as const,
-    serverId: server.id,
-    slug: server.slug,
-    activeVersionId: server.active_version_id,
-  });
-
   addRoute(app, context, {
     method: "PUT",
     url: "/servers/:slug/secrets/:name",
@@ -77,40 +123,12 @@ export function secretRoutes(app: FastifyInstance, context: RouteContext, deps: 
     response: secretSetView,
     problems: ["not-found", "forbidden", "conflict", "payload-too-large", "precondition-failed"],
     async handler({ params, body, request, reply }) {
-      const server = await loadServer(db, request, params.slug, "secrets:write");
       // Optional: a value cannot be read back, so a blind set loses no edit it could have merged.
       // With If-Match, only the value at that revision is replaced (and nothing is created).
       const expected = revisionFromOptionalIfMatch(request.headers["if-match"]);
-      const saved = await db.transaction().execute(async (trx) => {
-        // Serialises writes to one server's secrets, so that two at once cannot pass the limit.
-        const locked = await trx.selectFrom("servers").select("id").where("id", "=", server.id).forUpdate().execute();
-        if (locked.length === 0) throw problem("not-found", `no server called ${server.slug}`);
-        const { count } = await trx
-          .selectFrom("secrets")
-          .select((eb) => eb.fn.countAll<string>().as("count"))
-          .where("server_id", "=", server.id)
-          .where("name", "<>", params.name)
-          .executeTakeFirstOrThrow();
-        if (Number(count) >= MAX_SECRETS_PER_SERVER) {
-          throw problem("conflict", `a server holds at most ${MAX_SECRETS_PER_SERVER} secrets; delete one first`);
-        }
-        const row =
-          expected === undefined
-            ? await vault.set(server.id, params.name, body.value, trx)
-            : await vault.replace(server.id, params.name, body.value, expected, trx);
-        if (!row) throw await staleSecret(trx, server, params.name, expected ?? 0);
-        await recordAudit(trx, request, {
-          orgId: server.org_id,
-          action: "secret.set",
-          targetType: "server",
-          targetId: server.id,
-          detail: { name: params.name },
-        });
-        return row;
-      });
-      await announce(bus, changed(server), request);
+      const saved = await setSecret(deps, request, params.slug, params.name, body.value, expected);
       reply.header("etag", etagOf(saved.revision));
-      return { name: saved.name, updatedAt: saved.updatedAt.toISOString(), revision: saved.revision };
+      return saved;
     },
   });
 

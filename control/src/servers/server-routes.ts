@@ -74,6 +74,31 @@ export async function activeVersionNumber(
   return row?.number ?? null;
 }
 
+/** One page of the servers in the caller's orgs (a token's org only), by slug; `org` narrows to one. */
+export async function listServers(
+  deps: ControlDeps,
+  request: FastifyRequest,
+  query: { limit: number; cursor?: string | undefined; org?: string | undefined },
+) {
+  const actor = requireActor(request);
+  const after = decodeCursor<{ slug: string }>(query.cursor, { slug: "string" });
+  let rows = deps.db
+    .selectFrom("servers as s")
+    .innerJoin("orgs as o", "o.id", "s.org_id")
+    .innerJoin("memberships as m", (join) => join.onRef("m.org_id", "=", "s.org_id").on("m.user_id", "=", actor.userId))
+    .leftJoin("server_versions as v", "v.id", "s.active_version_id")
+    .selectAll("s")
+    .select(["o.slug as org_slug", "v.number as active_number"])
+    .orderBy("s.slug")
+    .limit(query.limit + 1);
+  if (actor.via === "token") rows = rows.where("s.org_id", "=", actor.orgId);
+  if (query.org !== undefined) rows = rows.where("o.slug", "=", query.org);
+  if (after) rows = rows.where("s.slug", ">", after.slug);
+  const found = await rows.execute();
+  const { items, next } = pageOf(found, query.limit, (row) => ({ slug: row.slug }));
+  return { items: items.map((row) => toServerView(row, row.active_number, deps.config.publicUrl)), next };
+}
+
 export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus, config } = deps;
   const logs = new ServerLogs(bus);
@@ -127,27 +152,7 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
     query: pageQuery.extend({ org: z.string().optional() }),
     status: 200,
     response: page(serverView),
-    async handler({ query, request }) {
-      const actor = requireActor(request);
-      const after = decodeCursor<{ slug: string }>(query.cursor, { slug: "string" });
-      let rows = db
-        .selectFrom("servers as s")
-        .innerJoin("orgs as o", "o.id", "s.org_id")
-        .innerJoin("memberships as m", (join) =>
-          join.onRef("m.org_id", "=", "s.org_id").on("m.user_id", "=", actor.userId),
-        )
-        .leftJoin("server_versions as v", "v.id", "s.active_version_id")
-        .selectAll("s")
-        .select(["o.slug as org_slug", "v.number as active_number"])
-        .orderBy("s.slug")
-        .limit(query.limit + 1);
-      if (actor.via === "token") rows = rows.where("s.org_id", "=", actor.orgId);
-      if (query.org !== undefined) rows = rows.where("o.slug", "=", query.org);
-      if (after) rows = rows.where("s.slug", ">", after.slug);
-      const found = await rows.execute();
-      const { items, next } = pageOf(found, query.limit, (row) => ({ slug: row.slug }));
-      return { items: items.map((row) => toServerView(row, row.active_number, config.publicUrl)), next };
-    },
+    handler: ({ query, request }) => listServers(deps, request, query),
   });
 
   addRoute(app, context, {

@@ -3,6 +3,7 @@ import {
   type AccessPolicy,
   type AuthMode,
   type Database,
+  type DeclarativeServer,
   type Manifest,
   type Server,
   ServerLogs,
@@ -92,7 +93,10 @@ export async function insertServer(
 
 export type CompiledArtifact = Extract<CompileResult, { ok: true }>["artifact"];
 
-/** Stores checked code as the server's next version (numbers never repeat, even for uploads at once). */
+/**
+ * Stores checked code as the server's next version (numbers never repeat, even for uploads at once).
+ * `declarative`: the declarative tools it was compiled with, besides `files`.
+ */
 export async function insertVersion(
   db: Kysely<Database>,
   server: { id: string; org_id: string },
@@ -100,6 +104,7 @@ export async function insertVersion(
   artifact: CompiledArtifact,
   createdBy: string | null,
   request: FastifyRequest | null,
+  declarative?: DeclarativeServer,
 ) {
   return db.transaction().execute(async (trx) => {
     // Serialises numbering: two uploads at once get consecutive numbers, never the same.
@@ -121,6 +126,7 @@ export async function insertVersion(
         hash: artifact.hash,
         compiler_version: artifact.compilerVersion,
         build_log: JSON.stringify([{ step: "compile", ok: true, at: new Date().toISOString() }]),
+        declarative: declarative === undefined ? null : JSON.stringify(declarative),
         created_by: createdBy,
       })
       .returning(["id", "number", "hash", "compiler_version", "manifest", "created_at"])
@@ -134,6 +140,26 @@ export async function insertVersion(
     });
     return inserted;
   });
+}
+
+/**
+ * Adds hosts to a server's approved egress (keeping those approved already), under its row lock.
+ * Run it in the caller's transaction, with its audit record.
+ */
+export async function approveHosts(trx: Kysely<Database>, serverId: string, hosts: string[]): Promise<void> {
+  if (hosts.length === 0) return;
+  const current = await trx
+    .selectFrom("servers")
+    .select("egress_approved")
+    .where("id", "=", serverId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const approved = [...new Set([...current.egress_approved, ...hosts])];
+  await trx
+    .updateTable("servers")
+    .set({ egress_approved: JSON.stringify(approved) })
+    .where("id", "=", serverId)
+    .execute();
 }
 
 /** Declared egress hosts the owner has not approved (patterns must match exactly). */

@@ -18,7 +18,7 @@ import type { ControlDeps } from "../deps.ts";
 import { decodeCursor, pageOf } from "../http/cursor.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
-import { loadServer, type ServerWithOrg } from "./load.ts";
+import { loadServer } from "./load.ts";
 import { activeVersionNumber, toServerView } from "./server-routes.ts";
 import { activateVersion, insertVersion } from "./server-writes.ts";
 
@@ -28,7 +28,7 @@ const MAX_VERSION = 2_147_483_647;
 const versionParams = slugParams.extend({ number: z.coerce.number().int().min(1).max(MAX_VERSION) });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type VersionRow = {
+export type VersionRow = {
   number: number;
   hash: string;
   compiler_version: string;
@@ -38,7 +38,7 @@ type VersionRow = {
   id: string;
 };
 
-function toVersionView(row: VersionRow, activeId: string | null) {
+export function toVersionView(row: VersionRow, activeId: string | null) {
   return {
     number: row.number,
     hash: row.hash,
@@ -50,8 +50,42 @@ function toVersionView(row: VersionRow, activeId: string | null) {
   };
 }
 
+/**
+ * Makes version `number` of the server live (`servers:deploy`): a deploy of any version, or a
+ * rollback to one before the live one. Answers the server as it is then.
+ */
+export async function activateNumber(
+  deps: ControlDeps,
+  request: FastifyRequest,
+  slug: string,
+  number: number,
+  kind: "deploy" | "rollback",
+) {
+  const server = await loadServer(deps.db, request, slug, "servers:deploy");
+  if (kind === "rollback") {
+    const active = await activeVersionNumber(deps, server);
+    if (active !== null && number >= active) {
+      throw problem("conflict", `roll back to a version before the live one (${active}); use deploy for newer ones`);
+    }
+  }
+  const version = await deps.db
+    .selectFrom("server_versions")
+    .select(["id", "number", "manifest"])
+    .where("server_id", "=", server.id)
+    .where("number", "=", number)
+    .executeTakeFirst();
+  if (!version) throw problem("not-found", `${server.slug} has no version ${number}`);
+  const actor = actorLabel(requireActor(request));
+  const updated = await activateVersion(deps, { server, version, kind, actor }, request, request.log);
+  return toServerView(
+    { ...updated, org_slug: server.org_slug },
+    await activeVersionNumber(deps, updated),
+    deps.config.publicUrl,
+  );
+}
+
 export function versionRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
-  const { db, config } = deps;
+  const { db } = deps;
 
   const versions = () =>
     db
@@ -147,24 +181,6 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
     },
   });
 
-  /** Moves the active-version pointer (server-writes.ts), answering the server as it is then. */
-  async function activate(server: ServerWithOrg, number: number, kind: "deploy" | "rollback", request: FastifyRequest) {
-    const version = await db
-      .selectFrom("server_versions")
-      .select(["id", "number", "manifest"])
-      .where("server_id", "=", server.id)
-      .where("number", "=", number)
-      .executeTakeFirst();
-    if (!version) throw problem("not-found", `${server.slug} has no version ${number}`);
-    const actor = actorLabel(requireActor(request));
-    const updated = await activateVersion(deps, { server, version, kind, actor }, request, request.log);
-    return toServerView(
-      { ...updated, org_slug: server.org_slug },
-      await activeVersionNumber(deps, updated),
-      config.publicUrl,
-    );
-  }
-
   for (const kind of ["deploy", "rollback"] as const) {
     addRoute(app, context, {
       method: "POST",
@@ -184,19 +200,7 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
         "egress-not-approved",
         ...(kind === "rollback" ? (["conflict"] as const) : []),
       ],
-      async handler({ params, body, request }) {
-        const server = await loadServer(db, request, params.slug, "servers:deploy");
-        if (kind === "rollback") {
-          const active = await activeVersionNumber(deps, server);
-          if (active !== null && body.version >= active) {
-            throw problem(
-              "conflict",
-              `roll back to a version before the live one (${active}); use deploy for newer ones`,
-            );
-          }
-        }
-        return activate(server, body.version, kind, request);
-      },
+      handler: ({ params, body, request }) => activateNumber(deps, request, params.slug, body.version, kind),
     });
   }
 

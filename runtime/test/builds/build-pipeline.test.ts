@@ -120,6 +120,47 @@ describe("a build, from a brief to a live server", () => {
     expect(listed.json.result.tools.map((tool: { name: string }) => tool.name)).toEqual(["find_city", "get_forecast"]);
   });
 
+  it("keeps the declarative tools of the live version when a build changes the code", async () => {
+    const first = await planned("weather-declared");
+    fake.queue(answer.message("code-weather"));
+    await confirm(first);
+    await until(first.id, "succeeded");
+    // The live version also has a declarative tool (as add_declarative_tools leaves it).
+    const declared = {
+      name: "weather",
+      tools: [{ kind: "static", name: "about", description: "About it", result: "Open-Meteo" }],
+    };
+    const server = await api.stores.db
+      .selectFrom("servers")
+      .select("active_version_id")
+      .where("slug", "=", "weather-declared")
+      .executeTakeFirstOrThrow();
+    await api.stores.db
+      .updateTable("server_versions")
+      .set({ declarative: JSON.stringify(declared) })
+      .where("id", "=", server.active_version_id as string)
+      .execute();
+
+    fake.queue(answer.message("plan-weather"), answer.message("code-weather"));
+    const iterated = await api.admin.post("servers/weather-declared/builds", {
+      prompt: "Keep it as it is, but better",
+    });
+    expect(iterated.status, JSON.stringify(iterated.body)).toBe(201);
+    const waiting = await until(iterated.body.id, "waiting");
+    await confirm(waiting);
+    const done = await until(waiting.id, "succeeded");
+    expect(done.version).toBe(2);
+    const version = await api.stores.db
+      .selectFrom("server_versions as v")
+      .innerJoin("servers as s", "s.id", "v.server_id")
+      .select(["v.manifest", "v.declarative"])
+      .where("s.slug", "=", "weather-declared")
+      .where("v.number", "=", 2)
+      .executeTakeFirstOrThrow();
+    expect(version.manifest.tools.map((tool) => tool.name).sort()).toEqual(["about", "find_city", "get_forecast"]);
+    expect(version.declarative).toEqual(declared);
+  });
+
   it("sends compiler errors back to the model and deploys the repaired round", async () => {
     const waiting = await planned("weather-repaired");
     fake.queue(answer.message("code-weather-type-error"), answer.message("code-weather"));
@@ -155,6 +196,19 @@ describe("a build, from a brief to a live server", () => {
     expect(failed.error?.message).toMatch(/after 3 rounds/);
     expect(failed.error?.errors?.[0]?.step).toBe("code");
     expect(failed.version).toBeNull();
+  });
+
+  it("sends code that reaches a host the user did not approve back to the model, then fails naming it", async () => {
+    const waiting = await planned("weather-one-host");
+    fake.queue(answer.message("code-weather"), answer.message("code-weather"), answer.message("code-weather"));
+    // The code fetches both hosts of the plan; the user approves one.
+    const confirmed = await api.admin.post(`builds/${waiting.id}/confirm`, { approvedEgress: ["api.open-meteo.com"] });
+    expect(confirmed.status).toBe(200);
+    const failed = await until(waiting.id, "failed");
+    expect(failed.error?.message).toMatch(/after 3 rounds.*geocoding-api\.open-meteo\.com is not an approved host/);
+    expect(failed.version).toBeNull();
+    // The model was told which hosts it may fetch, and why its code failed.
+    expect(fake.requests.at(-1)?.raw).toMatch(/<problems>\\n\(server\) manifest egress: geocoding-api/);
   });
 
   it("retries a rate-limited and a failing model, showing each retry", async () => {

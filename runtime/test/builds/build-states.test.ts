@@ -21,6 +21,18 @@ describe("the tools a new version adds, changes and removes", () => {
     ],
     ["nothing changed", manifest(tool("a")), manifest(tool("a")), { added: [], changed: [], removed: [] }],
     [
+      "nothing changed but the order of keys (a stored manifest's, as jsonb keeps them)",
+      manifest({ inputSchema: { properties: {}, type: "object" }, description: "does a", name: "a" }),
+      manifest(tool("a")),
+      { added: [], changed: [], removed: [] },
+    ],
+    [
+      "the order of an enum changed",
+      manifest({ ...tool("a"), inputSchema: { type: "object", properties: { u: { enum: ["c", "f"] } } } }),
+      manifest({ ...tool("a"), inputSchema: { type: "object", properties: { u: { enum: ["f", "c"] } } } }),
+      { added: [], changed: ["a"], removed: [] },
+    ],
+    [
       "a description changed, one tool gone, one new",
       manifest(tool("a"), tool("gone")),
       manifest(tool("a", "better words"), tool("new")),

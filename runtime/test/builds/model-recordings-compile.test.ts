@@ -36,6 +36,30 @@ describe("recorded code", () => {
   });
 
   it.each([
+    ["code-units", ["convert_temperature", "convert_length", "list_units"]],
+    ["iterate-units-code", ["convert_temperature", "convert_length", "convert_weight"]],
+    [
+      "code-open-library",
+      [
+        "search_books",
+        "get_book",
+        "get_edition",
+        "search_authors",
+        "get_author",
+        "author_works",
+        "book_editions",
+        "subject_books",
+        "trending_books",
+        "cover_url",
+      ],
+    ],
+  ])("%s compiles, declaring its tools", async (name, tools) => {
+    const result = await compile(recordedFiles(name));
+    if (!result.ok) throw new Error(JSON.stringify(result.errors, null, 2));
+    expect(result.artifact.manifest.tools.map((t) => t.name)).toEqual(tools);
+  });
+
+  it.each([
     ["code-weather-type-error", "types", /not assignable to parameter of type 'string'/],
     ["code-weather-eval", "code", /eval is not allowed/],
     ["code-weather-injection", "injection", /ignore its instructions/],

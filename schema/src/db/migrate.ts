@@ -8,6 +8,7 @@ import * as updateRevisions from "./migrations/0005_update_revisions.ts";
 import * as oauth from "./migrations/0006_oauth.ts";
 import * as builds from "./migrations/0007_builds.ts";
 import * as llmUsage from "./migrations/0008_llm_usage.ts";
+import * as versionDeclarative from "./migrations/0009_version_declarative.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   "0006_oauth": oauth,
   "0007_builds": builds,
   "0008_llm_usage": llmUsage,
+  "0009_version_declarative": versionDeclarative,
 };
 
 export class MigrationError extends Error {

@@ -158,6 +158,12 @@ export interface ServerVersionsTable {
   hash: string;
   compiler_version: string;
   build_log: Json<unknown[]>;
+  /** The declarative tools compiled with `source` (schema's `declarativeServer`); null for code alone (0009). */
+  declarative: ColumnType<
+    import("../declarative.ts").DeclarativeServer | null,
+    string | null | undefined,
+    string | null
+  >;
   created_by: string | null;
   created_at: CreatedAt;
 }

@@ -1,4 +1,5 @@
 import type { Tool } from "@anthropic-ai/sdk/resources/messages";
+import { injectionMarkers } from "@isola/sandbox";
 import { type BuildPlan, buildPlan, type ServerSource } from "@isola/schema";
 import { z } from "zod";
 
@@ -49,8 +50,42 @@ const writeFilesInput = z
     }
   });
 
-/** A plan whose names are unique, on top of the shape. */
+/**
+ * The plan's texts that become descriptions the models calling the server read (the compiler
+ * scans the code's the same way): where each sits, and whose it is.
+ */
+function descriptions(plan: BuildPlan): [(string | number)[], string, string][] {
+  return [
+    [["server", "description"], "the server's description", plan.server.description],
+    ...plan.tools.flatMap((tool, i): [(string | number)[], string, string][] => [
+      [["tools", i, "description"], `the description of ${tool.name}`, tool.description],
+      ...tool.params.map((param, j): [(string | number)[], string, string] => [
+        ["tools", i, "params", j, "description"],
+        `the description of ${tool.name}'s ${param.name}`,
+        param.description,
+      ]),
+    ]),
+    ...plan.resources.map((r, i): [(string | number)[], string, string] => [
+      ["resources", i, "description"],
+      `the description of resource ${r.name}`,
+      r.description,
+    ]),
+    ...plan.prompts.map((p, i): [(string | number)[], string, string] => [
+      ["prompts", i, "description"],
+      `the description of prompt ${p.name}`,
+      p.description,
+    ]),
+  ];
+}
+
+/** A plan whose names are unique and whose descriptions carry no instructions to other models, on top of the shape. */
 const checkedPlan = buildPlan.superRefine((plan, ctx) => {
+  for (const [path, whose, text] of descriptions(plan)) {
+    for (const reason of injectionMarkers(text)) {
+      const message = `${whose} ${reason}: descriptions are read by the models that call the tools, and may not instruct them`;
+      ctx.addIssue({ code: "custom", path, message });
+    }
+  }
   const duplicates = (names: string[]) => names.filter((name, i) => names.indexOf(name) !== i);
   for (const [list, names] of [
     ["tools", plan.tools.map((t) => t.name)],

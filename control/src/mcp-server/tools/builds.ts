@@ -1,0 +1,142 @@
+import {
+  type BuildPlan,
+  type BuildView,
+  buildEvent,
+  buildId,
+  buildView,
+  confirmBuildBody,
+  createBuildBody,
+} from "@isola/schema";
+import { z } from "zod";
+import { confirmationProblem } from "../../builds/build-actions.ts";
+import { readEvents } from "../../builds/build-store.ts";
+import { askForSecrets, notAnswered, type SecretField } from "../secret-form.ts";
+import { addTool, answer, refusal, type ToolContext } from "../tool-kit.ts";
+
+/** Events get_build returns at most per call; `lastEvent` says where to continue. */
+const EVENT_PAGE = 200;
+
+/** What to do next with a build, in words (the summary line a model reads first). Pure. */
+export function nextStep(build: BuildView): string {
+  const id = `build "${build.id}"`;
+  switch (build.status) {
+    case "queued":
+    case "planning":
+      return `The model is planning the server; call get_build with ${id} again in a few seconds.`;
+    case "waiting": {
+      const plan = build.plan as BuildPlan;
+      const parts = [`The plan for "${plan.server.name}" waits for the user's answers: ${plan.summary}`];
+      for (const question of plan.questions) {
+        parts.push(
+          `Question ${question.id}: ${question.question}${question.assumption ? ` (if unanswered: ${question.assumption})` : ""}`,
+        );
+      }
+      if (plan.egress.length) parts.push(`Hosts the code must reach (approve them): ${plan.egress.join(", ")}`);
+      if (plan.secrets.length) {
+        parts.push(
+          `Secrets it reads (answer_build asks the user for them in a form): ${plan.secrets.map((s) => s.name).join(", ")}`,
+        );
+      }
+      parts.push(`Ask the user, then call answer_build with ${id}, the answers by question id and the approved hosts.`);
+      return parts.join("\n");
+    }
+    case "confirmed":
+    case "coding":
+    case "checking":
+    case "deploying":
+      return `The code is being written and checked (round ${Math.max(build.round, 1)} of ${build.maxRounds}); call get_build with ${id} again in a few seconds.`;
+    case "succeeded":
+      return build.url
+        ? `The server is live at ${build.url} (version ${build.version}).`
+        : `Version ${build.version} of ${build.server} is stored, not deployed; deploy it with deploy.`;
+    case "failed":
+      return `The build failed: ${build.error?.message ?? "no reason recorded"}`;
+    case "cancelled":
+      return "The build was cancelled.";
+  }
+}
+
+/** Builds: a brief in, a live server out, through the same actions as the REST API. */
+export function registerBuildTools(context: ToolContext): void {
+  const { deps, builds, mcp } = context;
+
+  addTool(mcp, "create_server_from_brief", {
+    title: "Create a server from a brief",
+    description:
+      "Describe an MCP server in words (what its tools should do, which service it wraps) and Isola builds it: a model plans the tools, the hosts they reach and the secrets they need, and asks questions; the build then waits for answer_build; after that the model writes the code, Isola checks and repairs it, stores a version and (unless autoDeploy is false) deploys it. Returns the build; follow it with get_build. Needs the member role in the org.",
+    input: createBuildBody,
+    output: buildView,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    async run(args, { request }) {
+      const build = await builds.create(request, args);
+      return answer(
+        build,
+        `Build ${build.id} is queued. Call get_build with build "${build.id}" until its status is "waiting", then answer its plan with answer_build.`,
+      );
+    },
+  });
+
+  addTool(mcp, "get_build", {
+    title: "Get a build",
+    description:
+      "A build's progress: its status (queued, planning, waiting, confirmed, coding, checking, deploying, succeeded, failed, cancelled), its plan with the questions to answer, hosts to approve and secrets it needs, its repair round, the version it made, the server's URL once live, its errors, and its events (after `afterEvent`; the model's streamed text only with modelText).",
+    input: z.object({
+      build: buildId.describe("The build's id"),
+      afterEvent: z
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .describe("Only events after this seq (lastEvent of a previous call)"),
+      modelText: z.boolean().default(false).describe("Include the model's output as it streamed (model.text events)"),
+    }),
+    output: z.object({ build: buildView, events: z.array(buildEvent), lastEvent: z.number().int() }),
+    annotations: { readOnlyHint: true },
+    async run(args, { request }) {
+      const build = builds.view(await builds.load(request, args.build, "servers:read"));
+      const read = await readEvents(deps.db, build.id, args.afterEvent, EVENT_PAGE);
+      const events = args.modelText ? read : read.filter((event) => event.type !== "model.text");
+      const lastEvent = read.at(-1)?.seq ?? args.afterEvent;
+      return answer({ build, events, lastEvent }, `Build ${build.id} is ${build.status}. ${nextStep(build)}`);
+    },
+  });
+
+  addTool(mcp, "answer_build", {
+    title: "Answer a build's plan",
+    description:
+      "Confirms a waiting build: the user's answers to the plan's questions (by question id) and the hosts they approve (only hosts the plan names). Secrets are never arguments: when the plan needs secrets not set yet, Isola asks the user for them in a form shown by the client, and stores them encrypted. The model then writes the code; follow it with get_build. Needs the member role.",
+    input: confirmBuildBody.omit({ secrets: true }).extend({ build: buildId.describe("The build's id") }),
+    output: buildView,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    async run({ build: id, answers, approvedEgress }, { request, extra }) {
+      const build = await builds.load(request, id, "servers:update");
+      let secrets: Record<string, string> = {};
+      if (build.status === "waiting") {
+        const plan = build.plan as BuildPlan;
+        const setAlready = await builds.secretsSet(build);
+        // Hosts first: the user should not type a secret for a confirmation that is refused anyway.
+        const planned = plan.secrets.map((secret) => secret.name);
+        const refused = confirmationProblem(plan, { approvedEgress, secrets: {} }, planned);
+        if (refused) throw refused;
+        const wanted: SecretField[] = plan.secrets.filter((secret) => !setAlready.includes(secret.name));
+        if (wanted.length > 0) {
+          const asked = await askForSecrets(
+            mcp,
+            extra,
+            `The server "${plan.server.name}" that Isola is building needs these secrets. They are stored encrypted and never shown again.`,
+            wanted,
+          );
+          // Optional secrets may stay unset; the build goes on without them.
+          if (!asked.ok && wanted.some((secret) => secret.required)) {
+            return refusal(
+              `The build was not confirmed: ${notAnswered(asked.why)}. The user can confirm it with the secrets in Isola's web app, or with the API: POST ${deps.config.publicUrl}/api/v1/builds/${build.id}/confirm with {"answers": {...}, "approvedEgress": [...], "secrets": {"${wanted[0]?.name}": "..."}}.`,
+            );
+          }
+          if (asked.ok) secrets = asked.values;
+        }
+      }
+      const confirmed = await builds.confirm(request, id, { answers, approvedEgress, secrets });
+      return answer(confirmed, `Build ${confirmed.id} is ${confirmed.status}. ${nextStep(confirmed)}`);
+    },
+  });
+}
