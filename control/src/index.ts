@@ -1,6 +1,7 @@
 // What the composition root uses from the control plane (and the policy tables docs/API.md prints).
 
 export { PERMISSIONS, type Permission } from "./auth/rbac.ts";
+export { type BuildsOptions, buildWorkerPlugin } from "./builds/mount.ts";
 export type { ControlDeps } from "./deps.ts";
 export { apiUrlErrors, PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
 export { type VerifiedApiKey, verifyApiKey } from "./keys/verify.ts";

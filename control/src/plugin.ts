@@ -7,7 +7,8 @@ import { sessionRoutes } from "./accounts/session-routes.ts";
 import { tokenRoutes } from "./accounts/token-routes.ts";
 import { auditRoutes } from "./audit/query-routes.ts";
 import { type Actor, resolveActor } from "./auth/actor.ts";
-import { mountBuilds } from "./builds/mount.ts";
+import { instanceBuildPolicy } from "./builds/build-actions.ts";
+import { buildRoutes } from "./builds/build-routes.ts";
 import type { ControlDeps } from "./deps.ts";
 import { problemErrorHandler } from "./http/error-handler.ts";
 import { sweepIdempotencyKeys } from "./http/idempotency.ts";
@@ -101,7 +102,7 @@ export function controlPlugin(deps: ControlDeps): FastifyPluginAsync {
         });
         const context: RouteContext = { registry, db: deps.db };
         for (const group of ROUTE_GROUPS) group(api, context, deps);
-        mountBuilds(api, context, deps);
+        buildRoutes(api, context, deps, instanceBuildPolicy(deps.config));
         api.get("/openapi.json", async () => openApiDocument(registry, deps.config.publicUrl));
       },
       { prefix: "/api/v1" },

@@ -1,5 +1,6 @@
 import {
   apiUrlErrors,
+  buildWorkerPlugin,
   type ControlDeps,
   controlPlugin,
   createSecretVault,
@@ -28,7 +29,7 @@ import type { Stores } from "./stores/open-stores.ts";
  */
 export async function composeRoles(config: Config, stores: Stores, logger: Logger): Promise<Composition> {
   const roles = new Set(config.roles);
-  const needsSandbox = roles.has("control") || roles.has("runtime");
+  const needsSandbox = roles.has("control") || roles.has("runtime") || roles.has("worker");
   if (!needsSandbox) return { plugins: [], mounted: [], close: async () => {} };
 
   // First, before anything starts: a missing or unsafe key is a startup failure (one fatal line).
@@ -68,15 +69,15 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   const closers: (() => Promise<void>)[] = [];
   const readiness: ReadinessDetails = {};
   const urlErrors: UrlErrorAnswer[] = [];
+  const controlDeps: ControlDeps = {
+    db: stores.db,
+    bus: stores.bus,
+    config,
+    secretKey,
+    compile: (files, declarative) =>
+      compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }, declarative),
+  };
   if (roles.has("control")) {
-    const controlDeps: ControlDeps = {
-      db: stores.db,
-      bus: stores.bus,
-      config,
-      secretKey,
-      compile: (files, declarative) =>
-        compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }, declarative),
-    };
     // The REST API, the OAuth authorization server that MCP clients of `oauth` servers use, and
     // Isola's own MCP server (/_isola/mcp), which takes that server's tokens (checked as the runtime checks them).
     const issuer = `${config.publicUrl}/oauth`;
@@ -88,6 +89,11 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     plugins.push(controlPlugin(controlDeps), oauthPlugin(controlDeps), isolaMcpPlugin(controlDeps, { accessTokens }));
     mounted.push("control");
     urlErrors.push(apiUrlErrors);
+  }
+  if (roles.has("worker")) {
+    // Runs the builds any control node queued: plan, code, check, version, deploy.
+    plugins.push(buildWorkerPlugin(controlDeps));
+    mounted.push("worker");
   }
   if (roles.has("runtime")) {
     const vault = createSecretVault({ db: stores.db, key: secretKey });

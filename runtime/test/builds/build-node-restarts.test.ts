@@ -72,8 +72,9 @@ describe("a build whose node goes away", () => {
     await fake?.close();
   });
 
+  // Worker nodes: the role alone (no API, no MCP), as a fleet's build process group runs it.
   const worker = async () => {
-    const node = await startNode(api, api.stores.bus, ["control", "worker"]);
+    const node = await startNode(api, api.stores.bus, ["worker"]);
     nodes.push(node);
     return node;
   };
