@@ -76,6 +76,15 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     secretKey,
     compile: (files, declarative) =>
       compileServer(files, { describe: (bundle) => sandbox.describe(bundle) }, declarative),
+    trial: (bundle, call) =>
+      sandbox.trial(bundle, {
+        target: call.tool,
+        args: call.args,
+        env: call.env,
+        egress: { allowedHosts: call.egressHosts, allowPrivateNetworks: config.egressAllowPrivate },
+        // A smoke call must answer quickly: a build waits for it.
+        limits: { wallTimeMs: 15_000 },
+      }),
   };
   if (roles.has("control")) {
     // The REST API, the OAuth authorization server that MCP clients of `oauth` servers use, and

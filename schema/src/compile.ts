@@ -11,6 +11,7 @@ export const COMPILE_STEPS = [
   "load",
   "manifest",
   "injection",
+  "smoke",
 ] as const;
 
 /**

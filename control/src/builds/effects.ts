@@ -1,10 +1,12 @@
 import type { DeclarativeServer, Manifest, ServerSource } from "@isola/schema";
 import type { FastifyBaseLogger } from "fastify";
 import type { ControlDeps } from "../deps.ts";
-import { activateVersion, insertVersion } from "../servers/server-writes.ts";
+import { createSecretVault } from "../secrets/vault.ts";
+import { activateVersion, type CompiledArtifact, insertVersion } from "../servers/server-writes.ts";
 import { type BuildRow, diffTools } from "./build-states.ts";
 import type { BuildModel } from "./model/build-model.ts";
 import type { BuildEffects } from "./runner.ts";
+import { runSmoke, type SmokeCase, type SmokeReport } from "./smoke.ts";
 
 /** What a build does to the world, on the control plane's own functions (the same a person's API calls use). */
 export function buildEffects(
@@ -36,6 +38,21 @@ export function buildEffects(
     return (row?.declarative as DeclarativeServer | null | undefined) ?? undefined;
   }
 
+  const vault = createSecretVault({ db, key: deps.secretKey });
+
+  /** The smoke calls, as the server's callers would make them: its secrets, its approved and declared hosts. */
+  async function smokeRun(build: BuildRow, artifact: CompiledArtifact, cases: SmokeCase[]): Promise<SmokeReport> {
+    const trial = deps.trial as NonNullable<ControlDeps["trial"]>;
+    const server = build.server_id
+      ? await db.selectFrom("servers").select("egress_approved").where("id", "=", build.server_id).executeTakeFirst()
+      : undefined;
+    const declared = new Set(artifact.manifest.egress);
+    const egressHosts = (server?.egress_approved ?? []).filter((host) => declared.has(host));
+    const env = build.server_id ? await vault.envFor(build.server_id) : {};
+    const bundle = { code: artifact.bundle, hash: artifact.hash };
+    return runSmoke(cases, (smoke) => trial(bundle, { tool: smoke.tool, args: smoke.input, env, egressHosts }));
+  }
+
   const serverOf = (build: BuildRow) =>
     db
       .selectFrom("servers")
@@ -47,6 +64,7 @@ export function buildEffects(
     modelFor,
     compile: async (files, build) => deps.compile(files, await liveDeclarative(build)),
     current: active,
+    ...(deps.trial ? { smoke: (build, artifact, cases) => smokeRun(build, artifact, cases) } : {}),
     async storeVersion(build, files, artifact) {
       const server = await serverOf(build);
       const before = await active(server.id);

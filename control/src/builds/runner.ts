@@ -7,6 +7,7 @@ import { type BuildRow, MAX_RESUMES, type ToolDiff } from "./build-states.ts";
 import { appendEvent, BUILDS_READY_CHANNEL, claimBuild, renewLease, updateHeldBuild } from "./build-store.ts";
 import { type BuildModel, ModelError, type ModelProgress, type ModelUsage } from "./model/build-model.ts";
 import { formatDiagnostics } from "./model/prompts.ts";
+import { type SmokeCase, type SmokeReport, smokeCases } from "./smoke.ts";
 
 // Runs claimed builds step by step on this node. Everything a step learns is an event; the row
 // holds what the next step (on any node) needs. A node that dies leaves its lease to run out,
@@ -20,6 +21,12 @@ export interface BuildEffects {
   compile(files: ServerSource, build: BuildRow): Promise<CompileResult>;
   /** The server's current manifest and source, for an iteration. */
   current(serverId: string): Promise<{ manifest: import("@isola/schema").Manifest; source: ServerSource } | undefined>;
+  /** Calls each case's tool of the checked bundle with its example input (absent: no smoke run). */
+  smoke?(
+    build: BuildRow,
+    artifact: Extract<CompileResult, { ok: true }>["artifact"],
+    cases: SmokeCase[],
+  ): Promise<SmokeReport>;
   /** Stores the checked code as the server's next version; what changed against the active one. */
   storeVersion(
     build: BuildRow,
@@ -198,7 +205,7 @@ export class BuildRunner {
         throw new BuildCancelled();
       await event("step", { step: "check", round });
       const started = Date.now();
-      const result = withinEgress(await effects.compile(files, build), access.egress);
+      const result = await this.#check(build, round, plan, files, access.egress, event);
       if (!result.ok) {
         await event("check.failed", { round, errors: result.errors, ms: Date.now() - started });
         if (round === build.max_rounds) {
@@ -218,6 +225,26 @@ export class BuildRunner {
       await this.#version(build, files, result.artifact, event);
       return;
     }
+  }
+
+  /** The compiler's checks, the approved hosts, then the smoke run of the tools the plan marks safe. */
+  async #check(
+    build: BuildRow,
+    round: number,
+    plan: BuildPlan,
+    files: ServerSource,
+    approved: string[],
+    event: EventWriter,
+  ): Promise<CompileResult> {
+    const { effects } = this.#options;
+    const result = withinEgress(await effects.compile(files, build), approved);
+    if (!result.ok || !effects.smoke) return result;
+    const cases = smokeCases(plan, result.artifact.manifest);
+    if (cases.length === 0) return result;
+    await event("step", { step: "smoke", round, tools: cases.map((smoke) => smoke.tool) });
+    const report = await effects.smoke(build, result.artifact, cases);
+    await event("smoke", { passed: report.passed, skipped: report.skipped, failed: report.errors.length });
+    return report.errors.length > 0 ? { ok: false, errors: report.errors } : result;
   }
 
   async #version(

@@ -100,7 +100,7 @@ describe("a build and text aimed at models", () => {
           message: expect.stringMatching(/find_city.*ignore its instructions/),
         }),
       ]);
-      expect(stepsOf(events)).toEqual(["plan", "code", "check", "repair", "check", "version", "deploy"]);
+      expect(stepsOf(events)).toEqual(["plan", "code", "check", "repair", "check", "smoke", "version", "deploy"]);
       // The repair round carried the diagnostic and the files that failed.
       const repair = fake.requests.at(-1)?.raw ?? "";
       expect(fake.requests.length - asked).toBe(3);

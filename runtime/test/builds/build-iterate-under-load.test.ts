@@ -130,7 +130,7 @@ describe("iterating on a live server under load", () => {
 
     expect(done).toMatchObject({ version: 2, round: 1, url: `${api.url}/units/mcp` });
     const events = await builds.events(iteration.body.id);
-    expect(stepsOf(events)).toEqual(["plan", "code", "check", "version", "deploy"]);
+    expect(stepsOf(events)).toEqual(["plan", "code", "check", "smoke", "version", "deploy"]);
     expect(events.find((e) => e.type === "version")?.data.diff).toEqual({
       added: ["convert_weight"],
       changed: ["convert_length"],

@@ -152,7 +152,7 @@ describe("a build whose node goes away", () => {
     // Put back, not taken over: a stop is not an interruption counted against the build.
     expect(await row(build.id)).toMatchObject({ resumes: 0, claimed_by: null });
     const events = await builds.events(build.id);
-    expect(stepsOf(events)).toEqual(["plan", "code", "code", "check", "version", "deploy"]);
+    expect(stepsOf(events)).toEqual(["plan", "code", "code", "check", "smoke", "version", "deploy"]);
     expect(typesOf(events)).not.toContain("failed");
     expect(events.find((e) => e.type === "deployed")?.data.url).toBe(`${second.url}/restart-graceful/mcp`);
     await expectLive("restart-graceful");
@@ -172,7 +172,7 @@ describe("a build whose node goes away", () => {
     const events = await builds.events(build.id);
     expect(events.filter((e) => e.type === "resumed").map((e) => e.data)).toEqual([{ status: "coding", resumes: 1 }]);
     // The interrupted round starts again on the new node.
-    expect(stepsOf(events)).toEqual(["plan", "code", "code", "check", "version", "deploy"]);
+    expect(stepsOf(events)).toEqual(["plan", "code", "code", "check", "smoke", "version", "deploy"]);
     expect(typesOf(events).slice(-1)).toEqual(["succeeded"]);
     expect(typesOf(events).filter((type) => type === "code")).toHaveLength(1);
     await expectLive("restart-crash");

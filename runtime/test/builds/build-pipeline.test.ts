@@ -91,7 +91,7 @@ describe("a build, from a brief to a live server", () => {
     const history = await events(waiting.id);
     expect(history.map((event) => event.seq)).toEqual(history.map((_, i) => i + 1));
     const steps = history.filter((event) => event.type === "step").map((event) => event.data.step);
-    expect(steps).toEqual(["plan", "code", "check", "version", "deploy"]);
+    expect(steps).toEqual(["plan", "code", "check", "smoke", "version", "deploy"]);
     expect(history.map((event) => event.type)).toEqual(
       expect.arrayContaining([
         "queued",
@@ -105,6 +105,15 @@ describe("a build, from a brief to a live server", () => {
         "succeeded",
       ]),
     );
+    // The plan's example calls reach for Open-Meteo: skipped when it cannot be reached from here, never failed.
+    const smoke = history.find((event) => event.type === "smoke")?.data as {
+      passed: string[];
+      skipped: { tool: string; reason: string }[];
+      failed: number;
+    };
+    expect(smoke.failed).toBe(0);
+    expect([...smoke.passed, ...smoke.skipped.map((skip) => skip.tool)].sort()).toEqual(["find_city", "get_forecast"]);
+    for (const skip of smoke.skipped) expect(skip.reason).toMatch(/egress failed: /);
     expect(history.find((event) => event.type === "version")?.data.diff).toEqual({
       added: ["find_city", "get_forecast"],
       changed: [],
@@ -176,6 +185,7 @@ describe("a build, from a brief to a live server", () => {
       "check",
       "repair",
       "check",
+      "smoke",
       "version",
       "deploy",
     ]);

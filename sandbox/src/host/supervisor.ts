@@ -262,6 +262,31 @@ export class SandboxSupervisor {
     );
   }
 
+  /**
+   * Calls a tool of a bundle that is not stored yet (a build's smoke run): like `call`, with the
+   * code given inline, as `describe` loads it. No ctx.llm: a trial spends nobody's tokens.
+   */
+  async trial(
+    bundle: { code: string; hash: string },
+    call: Pick<SandboxCall, "target" | "args" | "env" | "egress"> & { limits?: Partial<IsolateLimits> },
+  ): Promise<unknown> {
+    const shard = await this.#readyShard(bundle.hash);
+    return shard.call(
+      {
+        t: "call",
+        server: { id: `build:${bundle.hash}`, hash: bundle.hash, code: bundle.code },
+        kind: "tool",
+        target: call.target,
+        args: call.args,
+        env: call.env,
+        user: null,
+        egress: call.egress,
+        limits: call.limits ?? {},
+      },
+      {},
+    );
+  }
+
   /** A new version is live: release the old one's isolates once idle, and lift a quarantine. */
   versionChanged(serverId: string): void {
     this.#quarantine.clear(serverId);
