@@ -7,3 +7,4 @@ export { notAnswered, secretForm } from "./secret-form.ts";
 export { SESSION_LIMITS, type Session, type SessionLimits, SessionTable } from "./sessions.ts";
 export { nextStep } from "./tools/builds.ts";
 export { mergeDeclarative } from "./tools/declarative.ts";
+export { deletionRefused } from "./tools/lifecycle.ts";

@@ -4,6 +4,7 @@ import type { ControlDeps } from "../deps.ts";
 import type { Catalogue } from "../templates/catalogue.ts";
 import { registerBuildTools } from "./tools/builds.ts";
 import { registerDeclarativeTools } from "./tools/declarative.ts";
+import { registerLifecycleTools } from "./tools/lifecycle.ts";
 import { registerObserveTools } from "./tools/observe.ts";
 import { registerSecretTools } from "./tools/secrets.ts";
 import { registerServerTools } from "./tools/servers.ts";
@@ -14,7 +15,9 @@ const INSTRUCTIONS = `Isola hosts MCP servers. With these tools you build and ru
 - Ready-made servers: list_templates, deploy_template.
 - Tools without code: add_declarative_tools (static answers, HTTP API calls, prompts), then deploy.
 - Secrets (API keys, tokens) are never tool arguments: set_secret, answer_build and deploy_template ask the user for them in a form; never ask the user to paste a secret into the conversation.
-- Running servers: list_servers, get_server, deploy, roll_back, read_logs, read_usage.`;
+- To change a server from a description: iterate_server, then as above (get_build, answer_build); cancel_build stops a build.
+- Running servers: list_servers, get_server, deploy, roll_back, pause_server, resume_server, read_logs, read_usage.
+- delete_server deletes a server for good: only when the user asks, with confirm set to its slug typed again.`;
 
 export interface IsolaServerParts {
   deps: ControlDeps;
@@ -30,6 +33,7 @@ export function createIsolaServer(parts: IsolaServerParts): McpServer {
   );
   const context = { ...parts, mcp };
   registerServerTools(context);
+  registerLifecycleTools(context);
   registerBuildTools(context);
   registerSecretTools(context);
   registerDeclarativeTools(context);

@@ -99,9 +99,79 @@ export async function listServers(
   return { items: items.map((row) => toServerView(row, row.active_number, deps.config.publicUrl)), next };
 }
 
+/**
+ * Pauses a server (MCP calls get 503) or resumes it (`servers:deploy`); 409 for a draft's pause or
+ * a resume with nothing deployed. Shared by the REST route and Isola's MCP server.
+ */
+export async function pauseOrResume(
+  deps: ControlDeps,
+  request: FastifyRequest,
+  slug: string,
+  action: "pause" | "resume",
+) {
+  const { db, bus, config } = deps;
+  const status = action === "pause" ? "paused" : "live";
+  const server = await loadServer(db, request, slug, "servers:deploy");
+  if (action === "resume" && !server.active_version_id) throw problem("conflict", "deploy a version before resuming");
+  if (action === "pause" && server.status === "draft")
+    throw problem("conflict", "a draft server serves nothing to pause");
+  const updated = await db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable("servers")
+      .set({ status, revision: sql<number>`revision + 1`, updated_at: sql<Date>`now()` })
+      .where("id", "=", server.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordAudit(trx, request, {
+      orgId: server.org_id,
+      action: `server.${action}`,
+      targetType: "server",
+      targetId: server.id,
+    });
+    return row;
+  });
+  await announce(
+    bus,
+    {
+      kind: action === "pause" ? "paused" : "resumed",
+      serverId: server.id,
+      slug: server.slug,
+      activeVersionId: updated.active_version_id,
+    },
+    request,
+  );
+  const by = actorLabel(requireActor(request));
+  await new ServerLogs(bus).write(server.id, {
+    level: action === "pause" ? "warning" : "info",
+    source: "runtime",
+    message: action === "pause" ? `paused by ${by}: MCP calls get 503 until resumed` : `resumed by ${by}`,
+  });
+  return toServerView(
+    { ...updated, org_slug: server.org_slug },
+    await activeVersionNumber(deps, updated),
+    config.publicUrl,
+  );
+}
+
+/** Deletes a server with its versions, secrets and keys (`servers:delete`); the server as it was. */
+export async function deleteServer(deps: ControlDeps, request: FastifyRequest, slug: string): Promise<ServerWithOrg> {
+  const server = await loadServer(deps.db, request, slug, "servers:delete");
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom("servers").where("id", "=", server.id).execute();
+    await recordAudit(trx, request, {
+      orgId: server.org_id,
+      action: "server.delete",
+      targetType: "server",
+      targetId: server.id,
+      detail: { slug: server.slug },
+    });
+  });
+  await announce(deps.bus, { kind: "deleted", serverId: server.id, slug: server.slug, activeVersionId: null }, request);
+  return server;
+}
+
 export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: ControlDeps): void {
   const { db, bus, config } = deps;
-  const logs = new ServerLogs(bus);
 
   addRoute(app, context, {
     method: "POST",
@@ -240,10 +310,7 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
     },
   });
 
-  for (const [action, status] of [
-    ["pause", "paused"],
-    ["resume", "live"],
-  ] as const) {
+  for (const action of ["pause", "resume"] as const) {
     addRoute(app, context, {
       method: "POST",
       url: `/servers/:slug/${action}`,
@@ -255,49 +322,7 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
       status: 200,
       response: serverView,
       problems: ["not-found", "forbidden", "conflict"],
-      async handler({ params, request }) {
-        const server = await loadServer(db, request, params.slug, "servers:deploy");
-        if (action === "resume" && !server.active_version_id)
-          throw problem("conflict", "deploy a version before resuming");
-        if (action === "pause" && server.status === "draft")
-          throw problem("conflict", "a draft server serves nothing to pause");
-        const updated = await db.transaction().execute(async (trx) => {
-          const row = await trx
-            .updateTable("servers")
-            .set({ status, revision: sql<number>`revision + 1`, updated_at: sql<Date>`now()` })
-            .where("id", "=", server.id)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await recordAudit(trx, request, {
-            orgId: server.org_id,
-            action: `server.${action}`,
-            targetType: "server",
-            targetId: server.id,
-          });
-          return row;
-        });
-        await announce(
-          bus,
-          {
-            kind: action === "pause" ? "paused" : "resumed",
-            serverId: server.id,
-            slug: server.slug,
-            activeVersionId: updated.active_version_id,
-          },
-          request,
-        );
-        const by = actorLabel(requireActor(request));
-        await logs.write(server.id, {
-          level: action === "pause" ? "warning" : "info",
-          source: "runtime",
-          message: action === "pause" ? `paused by ${by}: MCP calls get 503 until resumed` : `resumed by ${by}`,
-        });
-        return toServerView(
-          { ...updated, org_slug: server.org_slug },
-          await activeVersionNumber(deps, updated),
-          config.publicUrl,
-        );
-      },
+      handler: ({ params, request }) => pauseOrResume(deps, request, params.slug, action),
     });
   }
 
@@ -313,18 +338,7 @@ export function serverRoutes(app: FastifyInstance, context: RouteContext, deps: 
     response: null,
     problems: ["not-found", "forbidden"],
     async handler({ params, request }) {
-      const server = await loadServer(db, request, params.slug, "servers:delete");
-      await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom("servers").where("id", "=", server.id).execute();
-        await recordAudit(trx, request, {
-          orgId: server.org_id,
-          action: "server.delete",
-          targetType: "server",
-          targetId: server.id,
-          detail: { slug: server.slug },
-        });
-      });
-      await announce(bus, { kind: "deleted", serverId: server.id, slug: server.slug, activeVersionId: null }, request);
+      await deleteServer(deps, request, params.slug);
       return undefined;
     },
   });

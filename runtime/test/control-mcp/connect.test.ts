@@ -10,20 +10,25 @@ import { connectIsola, INITIALIZE, isolaMcpUrl, post, tokenOf } from "./isola-cl
 const TOOLS = [
   "add_declarative_tools",
   "answer_build",
+  "cancel_build",
   "create_server_from_brief",
+  "delete_server",
   "deploy",
   "deploy_template",
   "get_build",
   "get_server",
+  "iterate_server",
   "list_servers",
   "list_templates",
+  "pause_server",
   "read_logs",
   "read_usage",
+  "resume_server",
   "roll_back",
   "set_secret",
 ];
 const READ_ONLY = ["get_build", "get_server", "list_servers", "list_templates", "read_logs", "read_usage"];
-const DESTRUCTIVE = ["deploy", "roll_back", "set_secret"];
+const DESTRUCTIVE = ["cancel_build", "delete_server", "deploy", "pause_server", "roll_back", "set_secret"];
 
 describe("Isola's MCP server: connecting", () => {
   let api: Api;

@@ -1,7 +1,14 @@
 // The pure parts of Isola's MCP server, case by case: whose session is whose and which are closed,
 // how declarative tools add up, what the secret form asks, what get_build says to do next, and
 // Isola's own MCP URL as an OAuth resource.
-import { callerKey, mergeDeclarative, nextStep, SessionTable, secretForm } from "@isola/control/mcp-server";
+import {
+  callerKey,
+  deletionRefused,
+  mergeDeclarative,
+  nextStep,
+  SessionTable,
+  secretForm,
+} from "@isola/control/mcp-server";
 import { ISOLA_RESOURCE, isolaMcpResource, resolveResource } from "@isola/control/oauth";
 import type { BuildView, Database, DeclarativeServer } from "@isola/schema";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -177,5 +184,34 @@ describe("Isola's own MCP URL as an OAuth resource", () => {
       publicUrl: "https://isola.example.com",
     });
     expect(parsed.ok).toBe(false);
+  });
+});
+
+describe("delete_server's confirmation", () => {
+  it.each([
+    ["the slug itself", "weather", "weather", undefined],
+    [
+      "another word",
+      "weather",
+      "yes",
+      /^Nothing was deleted: confirm \("yes"\) is not the server's slug \("weather"\)/,
+    ],
+    ["the slug in capitals", "weather", "WEATHER", /confirm \("WEATHER"\)/],
+    ["the slug with a space", "weather", "weather ", /confirm \("weather "\)/],
+    ["nothing", "weather", "", /confirm \(""\)/],
+    ["another server's slug", "weather", "weather-2", /confirm \("weather-2"\)/],
+  ])("%s", (_case, server, confirm, refused) => {
+    const answer = deletionRefused(server, confirm);
+    if (refused === undefined) expect(answer).toBeUndefined();
+    else {
+      expect(answer).toMatch(refused);
+      expect(answer).toContain('call delete_server again with confirm set to "weather"');
+    }
+  });
+
+  it("quotes at most 100 characters of what was typed", () => {
+    const answer = deletionRefused("weather", "x".repeat(150)) ?? "";
+    expect(answer).toContain(`"${"x".repeat(100)}"`);
+    expect(answer).not.toContain("x".repeat(101));
   });
 });

@@ -6,6 +6,8 @@ import {
   buildView,
   confirmBuildBody,
   createBuildBody,
+  iterateBuildBody,
+  serverSlug,
 } from "@isola/schema";
 import { z } from "zod";
 import { confirmationProblem } from "../../builds/build-actions.ts";
@@ -73,6 +75,35 @@ export function registerBuildTools(context: ToolContext): void {
         build,
         `Build ${build.id} is queued. Call get_build with build "${build.id}" until its status is "waiting", then answer its plan with answer_build.`,
       );
+    },
+  });
+
+  addTool(mcp, "iterate_server", {
+    title: "Change a server from a brief",
+    description:
+      "Describe a change to an existing server in words (a new tool, a fix, another behaviour) and Isola builds it like create_server_from_brief: a model plans the change and asks questions, the build waits for answer_build, then the model rewrites the code, Isola checks it and stores a new version, deployed unless autoDeploy is false. The live version keeps serving until then. Returns the build; follow it with get_build. Needs the member role.",
+    input: iterateBuildBody.extend({ server: serverSlug.describe("The server's slug") }),
+    output: buildView,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    async run({ server, ...body }, { request }) {
+      const build = await builds.iterate(request, server, body);
+      return answer(
+        build,
+        `Build ${build.id} of a change to ${server} is queued; ${server} keeps serving meanwhile. Call get_build with build "${build.id}" until its status is "waiting", then answer its plan with answer_build.`,
+      );
+    },
+  });
+
+  addTool(mcp, "cancel_build", {
+    title: "Cancel a build",
+    description:
+      "Stops a build that has not ended (queued, planning, waiting for answer_build, or writing code); it cannot be resumed. A version it already stored stays, and the server it changes keeps its live version. Needs the member role.",
+    input: z.object({ build: buildId.describe("The build's id") }),
+    output: buildView,
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+    async run({ build: id }, { request }) {
+      const build = await builds.cancel(request, id);
+      return answer(build, `Build ${build.id} is ${build.status}.`);
     },
   });
 
