@@ -20,6 +20,7 @@ export {
   secretKeyOf,
   writeKeyFile,
 } from "./secrets/key.ts";
+export { createOrgSecrets, ORG_MODEL_KEY } from "./secrets/org-secrets.ts";
 export { rotateSecretKey } from "./secrets/rotate.ts";
 export { createSecretVault, type SecretVault } from "./secrets/vault.ts";
 export { type Catalogue, loadCatalogue, type Template, templateFiles } from "./templates/catalogue.ts";

@@ -7,7 +7,7 @@ import { sessionRoutes } from "./accounts/session-routes.ts";
 import { tokenRoutes } from "./accounts/token-routes.ts";
 import { auditRoutes } from "./audit/query-routes.ts";
 import { type Actor, resolveActor } from "./auth/actor.ts";
-import { instanceBuildPolicy } from "./builds/build-actions.ts";
+import { modelBuildPolicy } from "./builds/build-actions.ts";
 import { buildRoutes } from "./builds/build-routes.ts";
 import type { ControlDeps } from "./deps.ts";
 import { problemErrorHandler } from "./http/error-handler.ts";
@@ -21,6 +21,7 @@ import { logRoutes } from "./observe/log-routes.ts";
 import { usageRoutes } from "./observe/usage-routes.ts";
 import { invitationRoutes } from "./orgs/invitation-routes.ts";
 import { memberRoutes } from "./orgs/member-routes.ts";
+import { modelKeyRoutes } from "./orgs/model-key-routes.ts";
 import { orgRoutes } from "./orgs/org-routes.ts";
 import { readPlansFile } from "./orgs/plans.ts";
 import { secretRoutes } from "./secrets/secret-routes.ts";
@@ -47,6 +48,7 @@ const ROUTE_GROUPS = [
   secretRoutes,
   templateRoutes,
   orgRoutes,
+  modelKeyRoutes,
   memberRoutes,
   invitationRoutes,
   keyRoutes,
@@ -102,7 +104,7 @@ export function controlPlugin(deps: ControlDeps): FastifyPluginAsync {
         });
         const context: RouteContext = { registry, db: deps.db };
         for (const group of ROUTE_GROUPS) group(api, context, deps);
-        buildRoutes(api, context, deps, instanceBuildPolicy(deps.config));
+        buildRoutes(api, context, deps, modelBuildPolicy(deps));
         api.get("/openapi.json", async () => openApiDocument(registry, deps.config.publicUrl));
       },
       { prefix: "/api/v1" },

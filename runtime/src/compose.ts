@@ -3,10 +3,12 @@ import {
   buildWorkerPlugin,
   type ControlDeps,
   controlPlugin,
+  createOrgSecrets,
   createSecretVault,
   grantIsLive,
   isolaMcpPlugin,
   loadSecretKey,
+  ORG_MODEL_KEY,
   oauthPlugin,
   verifyApiKey,
 } from "@isola/control";
@@ -58,7 +60,9 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       db: stores.db,
       model: process.env.ISOLA_MODEL_LLM || DEFAULT_LLM_MODEL,
       instanceKey: config.anthropicApiKey,
-      orgKey: async (_orgId, serverId) =>
+      // The org's own key (PUT /orgs/{org}/model-key), else the server's ANTHROPIC_API_KEY secret.
+      orgKey: async (orgId, serverId) =>
+        (await createOrgSecrets({ db: stores.db, key: secretKey }).get(orgId, ORG_MODEL_KEY)) ??
         (await createSecretVault({ db: stores.db, key: secretKey }).envFor(serverId)).ANTHROPIC_API_KEY,
     }),
   });

@@ -281,6 +281,18 @@ defineServer({
     expect(seen.map((s) => keyOf(s.headers))).toEqual(["sk-ant-own"]);
   });
 
+  it("uses the org's own model key over the server's and the instance's", async () => {
+    const org = (await api.admin.get("me")).body.orgs[0].slug;
+    expect((await api.admin.put(`orgs/${org}/model-key`, { value: "sk-ant-org" })).status).toBe(200);
+    try {
+      await ask("own-key", "Capital of Italy?");
+      await ask("asker", "Capital of Portugal?");
+      expect(seen.map((s) => keyOf(s.headers))).toEqual(["sk-ant-org", "sk-ant-org"]);
+    } finally {
+      await api.admin.delete(`orgs/${org}/model-key`);
+    }
+  });
+
   it("a model error reaches the tool as an error it can read", async () => {
     replies.push(apiError(401, "authentication_error", "invalid x-api-key"));
     const result = await ask("asker", "Anyone there?");

@@ -14,6 +14,7 @@ import { authorize, requireActor } from "../auth/authorize.ts";
 import type { Permission } from "../auth/rbac.ts";
 import type { ControlDeps } from "../deps.ts";
 import { type Problem, problem } from "../http/problems.ts";
+import { createOrgSecrets, ORG_MODEL_KEY } from "../secrets/org-secrets.ts";
 import { createSecretVault } from "../secrets/vault.ts";
 import { loadServer } from "../servers/load.ts";
 import { targetOrg } from "../servers/server-routes.ts";
@@ -34,9 +35,13 @@ export interface BuildPolicy {
   maxRounds?: number;
 }
 
-/** The instance's policy: one key per instance for now (the org's own key is planned, docs/ARCHITECTURE.md). */
-export function instanceBuildPolicy(config: Pick<Config, "anthropicApiKey">): BuildPolicy {
-  return { hasModel: async () => config.anthropicApiKey !== undefined };
+/** Builds need a model key: the org's own (PUT /orgs/{org}/model-key) or the instance's. */
+export function modelBuildPolicy(deps: Pick<ControlDeps, "db" | "config" | "secretKey">): BuildPolicy {
+  const secrets = createOrgSecrets({ db: deps.db, key: deps.secretKey });
+  return {
+    hasModel: async (orgId) =>
+      deps.config.anthropicApiKey !== undefined || (await secrets.updatedAt(orgId, ORG_MODEL_KEY)) !== undefined,
+  };
 }
 
 const NO_MODEL =

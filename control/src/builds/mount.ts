@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { FastifyPluginAsync } from "fastify";
 import type { ControlDeps } from "../deps.ts";
+import { createOrgSecrets, ORG_MODEL_KEY } from "../secrets/org-secrets.ts";
 import { buildEffects } from "./effects.ts";
 import { createAnthropicModel, readGuestApi } from "./model/index.ts";
 import { BuildRunner } from "./runner.ts";
@@ -23,9 +24,14 @@ export function buildWorkerPlugin(deps: ControlDeps, options: BuildsOptions = {}
   return async (app) => {
     const { config } = deps;
     const guestApi = readGuestApi();
-    // One key per instance for now; the org's own key needs org-level secrets.
-    const modelFor = async () =>
-      createAnthropicModel({ apiKey: config.anthropicApiKey, models: config.buildModels, guestApi });
+    // The org's own key (PUT /orgs/{org}/model-key) before the instance's.
+    const secrets = createOrgSecrets({ db: deps.db, key: deps.secretKey });
+    const modelFor = async (orgId: string) =>
+      createAnthropicModel({
+        apiKey: (await secrets.get(orgId, ORG_MODEL_KEY)) ?? config.anthropicApiKey,
+        models: config.buildModels,
+        guestApi,
+      });
     const runner = new BuildRunner({
       db: deps.db,
       bus: deps.bus,

@@ -6,7 +6,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { ErrorCode, isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { actorLabel } from "../auth/actor.ts";
-import { buildActions, instanceBuildPolicy } from "../builds/build-actions.ts";
+import { buildActions, modelBuildPolicy } from "../builds/build-actions.ts";
 import type { ControlDeps } from "../deps.ts";
 import { ISOLA_MCP_PATH } from "../oauth/resources.ts";
 import { type Catalogue, loadCatalogue } from "../templates/catalogue.ts";
@@ -35,7 +35,7 @@ export function isolaMcpPlugin(deps: ControlDeps, options: IsolaMcpOptions = {})
     const issuer = `${deps.config.publicUrl}/oauth`;
     const parts = {
       deps,
-      builds: buildActions(deps, instanceBuildPolicy(deps.config)),
+      builds: buildActions(deps, modelBuildPolicy(deps)),
       catalogue: options.catalogue ?? loadCatalogue(),
     };
     const sessions = new SessionTable(options.sessionLimits ?? SESSION_LIMITS);

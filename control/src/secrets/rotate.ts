@@ -2,10 +2,11 @@ import type { Database } from "@isola/schema";
 import type { Kysely } from "kysely";
 import { resealSigningKeys } from "../oauth/signing-keys.ts";
 import type { SecretKey } from "./key.ts";
+import { resealOrgSecrets } from "./org-secrets.ts";
 import { openSecret, sealSecret } from "./vault.ts";
 
 /**
- * Re-encrypts every stored secret (and the OAuth signing keys) from `oldKey` to `newKey` in one
+ * Re-encrypts every stored secret (servers' and orgs', and the OAuth signing keys) from `oldKey` to `newKey` in one
  * transaction: either all of them move to the new key or none does (a row that does not open rolls everything back).
  * Rows already under the new key are left alone, so that an interrupted rotation can be run
  * again. `updated_at` keeps meaning "when the value changed": rotation does not touch it.
@@ -34,7 +35,8 @@ export async function rotateSecretKey(db: Kysely<Database>, oldKey: SecretKey, n
         .execute();
       count += 1;
     }
-    // The OAuth signing keys are encrypted with the same key: they move with the secrets.
+    // Org secrets and the OAuth signing keys are encrypted with the same key: they move with the secrets.
+    count += await resealOrgSecrets(trx, oldKey, newKey);
     await resealSigningKeys(trx, oldKey, newKey);
     return count;
   });

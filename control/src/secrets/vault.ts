@@ -18,7 +18,21 @@ export function sealSecret(key: SecretKey, serverId: string, name: string, value
 
 /** Decrypts one stored row, or throws an error that names the row and the key, never the value. */
 export function openSecret(key: SecretKey, row: Sealed & { server_id: string; name: string; key_id: string }): string {
-  const where = `the secret ${row.name} of server ${row.server_id}`;
+  return openSealed(
+    key,
+    row,
+    associatedData(row.server_id, row.name),
+    `the secret ${row.name} of server ${row.server_id}`,
+  );
+}
+
+/** Decrypts a sealed value stored with its key's fingerprint; `where` names it in errors (never the value). */
+export function openSealed(
+  key: SecretKey,
+  row: Sealed & { key_id: string },
+  associated: string,
+  where: string,
+): string {
   if (row.key_id !== key.id) {
     throw new SecretCipherError(
       `${where} was encrypted with key ${row.key_id}, but this node's key is ${key.id}: ` +
@@ -26,7 +40,7 @@ export function openSecret(key: SecretKey, row: Sealed & { server_id: string; na
     );
   }
   try {
-    return open(key.bytes, row, associatedData(row.server_id, row.name));
+    return open(key.bytes, row, associated);
   } catch (error) {
     throw new SecretCipherError(`${where} cannot be decrypted with key ${key.id}: ${(error as Error).message}`);
   }

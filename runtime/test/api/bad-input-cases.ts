@@ -868,6 +868,25 @@ export const CASES: BadCase[] = [
     detail: /colour/,
   },
 
+  // an org's model key
+  {
+    op: "PUT /orgs/{org}/model-key",
+    name: "an empty key",
+    request: body({ value: "" }),
+    code: "invalid-request",
+    detail: /the value is empty/,
+  },
+  {
+    op: "DELETE /orgs/{org}/model-key",
+    name: "an org without a model key",
+    request: async (w, valid) => {
+      await w.admin.delete(`orgs/${w.org}/model-key`);
+      return valid;
+    },
+    code: "not-found",
+    detail: /has no model key/,
+  },
+
   // builds
   ...idempotencyCases("POST /builds", { prompt: "Another server that says hello" }, false),
   ...idempotencyCases("POST /servers/{slug}/builds", { prompt: "Also say good night to people" }, false),

@@ -434,6 +434,12 @@ export const BUILDERS: Record<string, Builder> = {
 
   // Without Accept: text/event-stream, the log answers one JSON page.
   "GET /servers/{slug}/logs": async (w) => ({ url: `servers/${w.shared}/logs` }),
+  "PUT /orgs/{org}/model-key": async (w) => ({ url: `orgs/${w.org}/model-key`, body: { value: "sk-ant-org-fixture" } }),
+  "GET /orgs/{org}/model-key": async (w) => ({ url: `orgs/${w.org}/model-key` }),
+  "DELETE /orgs/{org}/model-key": async (w) => {
+    await w.ok(w.admin.put(`orgs/${w.org}/model-key`, { value: "sk-ant-org-fixture" }), 200);
+    return { url: `orgs/${w.org}/model-key` };
+  },
   "POST /builds": async (w) => ({ url: "builds", body: { prompt: "A server that says hello to people", org: w.org } }),
   "POST /servers/{slug}/builds": async (w) => ({
     url: `servers/${w.shared}/builds`,

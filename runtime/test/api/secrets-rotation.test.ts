@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import {
+  createOrgSecrets,
   createSecretVault,
   keyFilePath,
   loadSecretKey,
+  ORG_MODEL_KEY,
   rotateSecretKey,
   type SecretKey,
   secretKeyOf,
@@ -123,6 +125,23 @@ describe.each(databaseBackends())("rotateSecretKey on $name", (backend) => {
     await expect(rotateSecretKey(db, oldKey, newKey)).rejects.toThrow(message);
     // API_KEY of the first server sorts before PEM: it was re-encrypted in the transaction, then rolled back.
     expect(await snapshot(db)).toEqual(before);
+  });
+
+  it("moves the orgs' secrets (their model keys) with the servers'", async () => {
+    const oldKey = secretKeyOf(randomBytes(32));
+    const newKey = secretKeyOf(randomBytes(32));
+    const org = await db
+      .insertInto("orgs")
+      .values({ slug: `rot-org-${randomBytes(3).toString("hex")}`, name: "Rotating", plan_id: null })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await createOrgSecrets({ db, key: oldKey }).set(org.id, ORG_MODEL_KEY, "sk-ant-org-key");
+    expect(await rotateSecretKey(db, oldKey, newKey)).toBe(1);
+    expect(await createOrgSecrets({ db, key: newKey }).get(org.id, ORG_MODEL_KEY)).toBe("sk-ant-org-key");
+    await expect(createOrgSecrets({ db, key: oldKey }).get(org.id, ORG_MODEL_KEY)).rejects.toThrow(
+      `the secret ${ORG_MODEL_KEY} of org ${org.id} was encrypted with key ${newKey.id}`,
+    );
+    await db.deleteFrom("org_secrets").execute();
   });
 
   it("refuses to rotate to the same key", async () => {

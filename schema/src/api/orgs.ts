@@ -98,3 +98,6 @@ export type PlanDefinition = z.infer<typeof planDefinition>;
 export type OrgView = z.infer<typeof orgView>;
 export type MemberView = z.infer<typeof memberView>;
 export type InvitationView = z.infer<typeof invitationView>;
+
+/** Whether an org has its own model key (`PUT /orgs/{org}/model-key`); never the key. */
+export const modelKeyView = z.object({ set: z.boolean(), updatedAt: z.iso.datetime().nullable() });

@@ -9,6 +9,7 @@ import * as oauth from "./migrations/0006_oauth.ts";
 import * as builds from "./migrations/0007_builds.ts";
 import * as llmUsage from "./migrations/0008_llm_usage.ts";
 import * as versionDeclarative from "./migrations/0009_version_declarative.ts";
+import * as orgSecrets from "./migrations/0010_org_secrets.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   "0007_builds": builds,
   "0008_llm_usage": llmUsage,
   "0009_version_declarative": versionDeclarative,
+  "0010_org_secrets": orgSecrets,
 };
 
 export class MigrationError extends Error {

@@ -24,6 +24,7 @@ export interface Database {
   oauth_signing_keys: OAuthSigningKeysTable;
   builds: BuildsTable;
   build_events: BuildEventsTable;
+  org_secrets: OrgSecretsTable;
   llm_usage: LlmUsageTable;
 }
 
@@ -356,4 +357,15 @@ export interface LlmUsageTable {
   calls: number;
   input_tokens: number;
   output_tokens: number;
+}
+
+/** A secret of an org as a whole (migration 0010), sealed like a server's: bound to the org and the name. */
+export interface OrgSecretsTable {
+  org_id: string;
+  name: string;
+  ciphertext: string;
+  nonce: string;
+  key_id: string;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
