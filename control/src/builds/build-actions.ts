@@ -2,7 +2,6 @@ import type {
   AuthMode,
   BuildPlan,
   BuildView,
-  Config,
   ConfirmBuildBody,
   createBuildBody,
   iterateBuildBody,
