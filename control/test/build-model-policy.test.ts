@@ -1,7 +1,7 @@
 // The build model's pure parts: retry decisions, backoff, retry-after, model config, the
 // checks on the model's answers and how diagnostics read in a repair prompt.
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
-import { DEFAULT_BUILD_MODELS, parseConfig } from "@isola/schema";
+import { DEFAULT_MODELS, parseConfig } from "@isola/schema";
 import { describe, expect, it } from "vitest";
 import { acceptsForcedToolUse } from "../src/builds/model/model-config.ts";
 import { planTool, writeFilesTool } from "../src/builds/model/output-tools.ts";
@@ -113,8 +113,9 @@ describe("backoff", () => {
 describe("models per step (ISOLA_MODEL_PLAN, ISOLA_MODEL_CODE)", () => {
   it("defaults to the current Sonnet for plans and Opus for code", () => {
     const parsed = parseConfig({});
-    expect(parsed.ok && parsed.config.buildModels).toEqual(DEFAULT_BUILD_MODELS);
-    expect(DEFAULT_BUILD_MODELS).toEqual({ plan: "claude-sonnet-5-5", code: "claude-opus-5-5" });
+    expect(parsed.ok && parsed.config.buildModels).toEqual({ plan: DEFAULT_MODELS.plan, code: DEFAULT_MODELS.code });
+    expect(parsed.ok && parsed.config.llmModel).toBe(DEFAULT_MODELS.llm);
+    expect(DEFAULT_MODELS).toEqual({ plan: "claude-sonnet-5-5", code: "claude-opus-5-5", llm: "claude-haiku-5-5" });
   });
 
   it("reads ISOLA_MODEL_PLAN and ISOLA_MODEL_CODE", () => {

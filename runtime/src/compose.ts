@@ -18,7 +18,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import type { ReadinessDetails } from "./http/health.ts";
 import type { UrlErrorAnswer } from "./http/url-errors.ts";
-import { DEFAULT_LLM_MODEL, platformLlm } from "./llm/platform-llm.ts";
+import { platformLlm } from "./llm/platform-llm.ts";
 import { issuerKeys, JwtVerifier } from "./mcp/auth/jwt.ts";
 import { mcpUrlErrors } from "./mcp/plugin.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
@@ -54,11 +54,10 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     onEvent: (event) => logger[event.type === "shard-start" ? "debug" : "warn"]({ event }, `sandbox ${event.type}`),
     onServerLog: (serverId, level, message, data) =>
       logs.write(serverId, { level, source: "code", message, ...(data === undefined ? {} : { data }) }),
-    // ctx.llm. ISOLA_MODEL_LLM is read here until the configuration has it; the SDK reads ANTHROPIC_BASE_URL.
-    // There are no org-wide secrets yet: the org's key is the server's secret ANTHROPIC_API_KEY.
+    // ctx.llm; the SDK reads ANTHROPIC_BASE_URL.
     llm: platformLlm({
       db: stores.db,
-      model: process.env.ISOLA_MODEL_LLM || DEFAULT_LLM_MODEL,
+      model: config.llmModel,
       instanceKey: config.anthropicApiKey,
       // The org's own key (PUT /orgs/{org}/model-key), else the server's ANTHROPIC_API_KEY secret.
       orgKey: async (orgId, serverId) =>

@@ -148,7 +148,7 @@ describe("platformLlm", () => {
 
   it("without any key, fails with how to set one, asks nothing and meters nothing", async () => {
     await expect(llm(undefined)(REQUEST, caller(serverId, orgId))).rejects.toThrow(NO_KEY_MESSAGE);
-    expect(NO_KEY_MESSAGE).toMatch(/ANTHROPIC_API_KEY.*ANTHROPIC_API_KEY/);
+    expect(NO_KEY_MESSAGE).toMatch(/model-key.*ANTHROPIC_API_KEY.*ANTHROPIC_API_KEY/);
     expect(seen).toEqual([]);
     expect(await usage()).toEqual([]);
   });

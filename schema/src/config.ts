@@ -84,8 +84,11 @@ const logLevel = z.enum(LOG_LEVELS, {
 /** A Messages API model id ("claude-opus-5-5", "claude-sonnet-4-5-20250929"). */
 const modelId = z.string().regex(/^[a-z0-9][a-z0-9._:@-]{0,127}$/, "expected a model id such as claude-opus-5-5");
 
-/** The models a build uses when ISOLA_MODEL_PLAN / ISOLA_MODEL_CODE are unset: the current Sonnet plans, the current Opus codes. */
-export const DEFAULT_BUILD_MODELS = { plan: "claude-sonnet-5-5", code: "claude-opus-5-5" } as const;
+/**
+ * The models used when ISOLA_MODEL_PLAN / ISOLA_MODEL_CODE / ISOLA_MODEL_LLM are unset: the current
+ * Sonnet plans, the current Opus codes, and the fast Haiku answers ctx.llm, since a tool call waits for it.
+ */
+export const DEFAULT_MODELS = { plan: "claude-sonnet-5-5", code: "claude-opus-5-5", llm: "claude-haiku-5-5" } as const;
 
 export const environmentSchema = z.object({
   PORT: optional(port),
@@ -130,6 +133,7 @@ export const environmentSchema = z.object({
   ANTHROPIC_API_KEY: optional(z.string().min(1, "expected an API key such as sk-ant-...")),
   ISOLA_MODEL_PLAN: optional(modelId),
   ISOLA_MODEL_CODE: optional(modelId),
+  ISOLA_MODEL_LLM: optional(modelId),
   // Only the path, like the plans file: the control role reads and checks it at boot.
   ISOLA_OAUTH_CLIENTS_FILE: optional(z.string()),
   ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: optional(
@@ -177,6 +181,8 @@ export interface Config {
   anthropicApiKey: string | undefined;
   /** Which model answers each build step. */
   buildModels: { plan: string; code: string };
+  /** The model that answers ctx.llm (ISOLA_MODEL_LLM). */
+  llmModel: string;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -218,9 +224,10 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       oauthCimdAllowLoopback: e.ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK === "true",
       anthropicApiKey: e.ANTHROPIC_API_KEY,
       buildModels: {
-        plan: e.ISOLA_MODEL_PLAN ?? DEFAULT_BUILD_MODELS.plan,
-        code: e.ISOLA_MODEL_CODE ?? DEFAULT_BUILD_MODELS.code,
+        plan: e.ISOLA_MODEL_PLAN ?? DEFAULT_MODELS.plan,
+        code: e.ISOLA_MODEL_CODE ?? DEFAULT_MODELS.code,
       },
+      llmModel: e.ISOLA_MODEL_LLM ?? DEFAULT_MODELS.llm,
     },
   };
 }

@@ -24,6 +24,7 @@ describe("parseConfig defaults", () => {
         egressAllowPrivate: false,
         oauthCimdAllowLoopback: false,
         buildModels: { plan: "claude-sonnet-5-5", code: "claude-opus-5-5" },
+        llmModel: "claude-haiku-5-5",
       },
     });
   });

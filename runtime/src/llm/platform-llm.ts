@@ -7,12 +7,9 @@ import { recordLlmUsage } from "./llm-usage.ts";
 // ctx.llm as the composition root hands it to the sandbox supervisor: which key (the org's,
 // else the instance's), the Anthropic call, and the metering of every answered completion.
 
-/** ctx.llm's model when ISOLA_MODEL_LLM is unset: the fast one, since a tool call waits for it. */
-export const DEFAULT_LLM_MODEL = "claude-haiku-5-5";
-
 export const NO_KEY_MESSAGE =
-  "ctx.llm has no Anthropic API key: store a secret named ANTHROPIC_API_KEY for this server, " +
-  "or ask the operator to set ANTHROPIC_API_KEY on the instance";
+  "ctx.llm has no Anthropic API key: store the organisation's model key (PUT /api/v1/orgs/{org}/model-key), " +
+  "a secret named ANTHROPIC_API_KEY for this server, or ask the operator to set ANTHROPIC_API_KEY on the instance";
 
 export interface PlatformLlmOptions {
   db: Kysely<Database>;

@@ -277,7 +277,7 @@ describe("failed for good", () => {
     const error = await modelError(model.plan(BRIEF));
     expect(error.kind).toBe("no-key");
     expect(error.message).toMatch(/set ANTHROPIC_API_KEY in the instance's environment/);
-    expect(error.message).toMatch(/secret named ANTHROPIC_API_KEY in the organisation/);
+    expect(error.message).toMatch(/PUT \/api\/v1\/orgs\/\{org\}\/model-key/);
     expect(fake.requests).toHaveLength(0);
   });
 

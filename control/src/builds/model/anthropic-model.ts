@@ -51,8 +51,8 @@ export interface AnthropicModelOptions {
 }
 
 const NO_KEY =
-  "No Anthropic API key: set ANTHROPIC_API_KEY in the instance's environment, or store a secret named " +
-  "ANTHROPIC_API_KEY in the organisation. Templates, declarative tools and code deploys work without one.";
+  "No Anthropic API key: set ANTHROPIC_API_KEY in the instance's environment, or store the organisation's " +
+  "own key (PUT /api/v1/orgs/{org}/model-key, an owner or admin). Templates, declarative tools and code deploys work without one.";
 
 interface ToolRequest<T> {
   tool: OutputTool<T>;
