@@ -1,4 +1,12 @@
-import { BUILD_STATUSES, type BuildStatus, type Database, FINISHED_BUILD_STATUSES, type Manifest } from "@isola/schema";
+import {
+  BUILD_STATUSES,
+  type BuildStatus,
+  type CompileDiagnostic,
+  type Database,
+  FINISHED_BUILD_STATUSES,
+  type Manifest,
+  type ServerSource,
+} from "@isola/schema";
 import type { Selectable } from "kysely";
 
 // The build's state machine, pure. A build waits in a claimable state, runs in a running state
@@ -22,8 +30,8 @@ export const CANCELLABLE: readonly BuildStatus[] = BUILD_STATUSES.filter(
 export const MAX_RESUMES = 2;
 
 /**
- * The status a claimed build runs in: its next step, or for a build whose node died, the step it
- * was in (a check restarts with its round's code, which is not kept between nodes: so from coding).
+ * The status a claimed build runs in: its next step, or for a build whose node stopped or died,
+ * the step it was in (a check restarts with its round's code, which is stored with the build).
  */
 export function runningStatusFor(status: BuildStatus): BuildStatus {
   switch (status) {
@@ -32,13 +40,40 @@ export function runningStatusFor(status: BuildStatus): BuildStatus {
       return "planning";
     case "confirmed":
     case "coding":
-    case "checking":
       return "coding";
+    case "checking":
+      return "checking";
     case "deploying":
       return "deploying";
     default:
       throw new Error(`a ${status} build is not claimable`);
   }
+}
+
+/** Where the code step of a claimed build starts: a round, and what that round already has. */
+export interface CodeResumePoint {
+  round: number;
+  /** The round's code, written before its node went away: checked again, not asked for again. */
+  files?: ServerSource;
+  /** The code the last round wrote and what its check found, for the model to repair. */
+  repair?: { files: ServerSource; errors: CompileDiagnostic[] };
+}
+
+/**
+ * Pure. `lastCheck`: the errors of the check before `build.round`, from the build's events. A
+ * build stores the files of the round it checks, so a build claimed while checking has this
+ * round's code and one claimed while coding a later round has the last round's.
+ */
+export function codeResumePoint(
+  build: Pick<BuildRow, "status" | "round" | "files">,
+  lastCheck: CompileDiagnostic[] | undefined,
+): CodeResumePoint {
+  const round = Math.max(1, build.round);
+  const files = build.files as ServerSource | null;
+  if (!files) return { round };
+  if (build.status === "checking") return { round, files };
+  if (round > 1 && lastCheck) return { round, repair: { files, errors: lastCheck } };
+  return { round };
 }
 
 export interface ToolDiff {

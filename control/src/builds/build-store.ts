@@ -1,4 +1,4 @@
-import type { BuildStatus, Bus, Database } from "@isola/schema";
+import type { BuildStatus, Bus, CompileDiagnostic, Database } from "@isola/schema";
 import { type Kysely, type Selectable, sql } from "kysely";
 import { type BuildRow, CLAIMABLE, RUNNING, runningStatusFor } from "./build-states.ts";
 
@@ -49,7 +49,8 @@ export async function claimBuild(
       .skipLocked()
       .executeTakeFirst();
     if (!candidate) return undefined;
-    const resumed = RUNNING.has(candidate.status);
+    // A build its node put back on the way out (claimed_by cleared) is not an interruption.
+    const resumed = RUNNING.has(candidate.status) && candidate.claimed_by !== null;
     return trx
       .updateTable("builds")
       .set({
@@ -132,6 +133,24 @@ export async function appendEvent(
   // Streams on this node read the table too: the announcement only makes other nodes look sooner.
   await bus.publish(buildEventsChannel(buildId), JSON.stringify(event)).catch(() => {});
   return row.seq;
+}
+
+/** The errors of a build's last failed check (its `check.failed` event of `round`), if it had one. */
+export async function checkErrorsOf(
+  db: Kysely<Database>,
+  buildId: string,
+  round: number,
+): Promise<CompileDiagnostic[] | undefined> {
+  const rows = await db
+    .selectFrom("build_events")
+    .select("data")
+    .where("build_id", "=", buildId)
+    .where("type", "=", "check.failed")
+    .orderBy("seq", "desc")
+    .limit(5)
+    .execute();
+  const data = rows.map((row) => row.data as { round?: number; errors?: CompileDiagnostic[] });
+  return data.find((event) => event.round === round)?.errors;
 }
 
 /** Events after `afterSeq`, oldest first. */

@@ -3,8 +3,15 @@ import type { BuildPlan, Bus, CompileDiagnostic, Database, ServerSource } from "
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { unapprovedEgress } from "../servers/server-writes.ts";
-import { type BuildRow, MAX_RESUMES, type ToolDiff } from "./build-states.ts";
-import { appendEvent, BUILDS_READY_CHANNEL, claimBuild, renewLease, updateHeldBuild } from "./build-store.ts";
+import { type BuildRow, codeResumePoint, MAX_RESUMES, type ToolDiff } from "./build-states.ts";
+import {
+  appendEvent,
+  BUILDS_READY_CHANNEL,
+  checkErrorsOf,
+  claimBuild,
+  renewLease,
+  updateHeldBuild,
+} from "./build-store.ts";
 import { type BuildModel, ModelError, type ModelProgress, type ModelUsage } from "./model/build-model.ts";
 import { formatDiagnostics } from "./model/prompts.ts";
 import { type SmokeCase, type SmokeReport, smokeCases } from "./smoke.ts";
@@ -134,7 +141,7 @@ export class BuildRunner {
       }
       if (build.resumes > 0) await event("resumed", { status: build.status, resumes: build.resumes });
       if (build.status === "planning") await this.#plan(build, signal, event);
-      else if (build.status === "coding") await this.#code(build, signal, event);
+      else if (build.status === "coding" || build.status === "checking") await this.#code(build, signal, event);
       else if (build.status === "deploying" && build.version_id) await this.#deploy(build, build.version_id, event);
       else await this.#fail(build, `cannot resume a build in ${build.status}`);
     } catch (error) {
@@ -181,28 +188,40 @@ export class BuildRunner {
     const model = await effects.modelFor(build.org_id);
     const current = build.server_id ? await effects.current(build.server_id) : undefined;
     const access = await serverAccess(db, build.server_id);
-    let repair: { files: ServerSource; errors: CompileDiagnostic[] } | undefined;
-    // A resumed build starts its interrupted round again.
-    for (let round = Math.max(1, build.round); round <= build.max_rounds; round++) {
-      await event("step", { step: round === 1 ? "code" : "repair", round });
-      if (!(await updateHeldBuild(db, build.id, node, { status: "coding", round }))) throw new BuildCancelled();
-      const stream = modelEvents(event, signal);
-      const request = model.code(
-        {
-          prompt: build.prompt,
-          plan,
-          answers: (build.answers ?? {}) as Record<string, string>,
-          approvedEgress: access.egress,
-          secretNames: [...new Set([...access.secrets, ...plan.secrets.map((secret) => secret.name)])].sort(),
-          ...(current ? { current } : {}),
-          ...(repair ? { repair } : {}),
-        },
-        stream.progress,
-      );
-      const { files, usage } = await stream.around(request);
-      await event("code", { round, files: Object.keys(files), bytes: size(files), usage: usageData(usage) });
-      if (!(await updateHeldBuild(db, build.id, node, { status: "checking", files: JSON.stringify(files) })))
-        throw new BuildCancelled();
+    // A build that was put back or taken over goes on from where it was: the round it was in,
+    // with the code that round already has, or the last round's code and errors to repair.
+    const resumed = codeResumePoint(
+      build,
+      build.round > 1 ? await checkErrorsOf(db, build.id, build.round - 1) : undefined,
+    );
+    let { repair, files: written } = resumed;
+    for (let round = resumed.round; round <= build.max_rounds; round++) {
+      let files: ServerSource;
+      if (written) {
+        files = written;
+        written = undefined;
+      } else {
+        await event("step", { step: round === 1 ? "code" : "repair", round });
+        if (!(await updateHeldBuild(db, build.id, node, { status: "coding", round }))) throw new BuildCancelled();
+        const stream = modelEvents(event, signal);
+        const request = model.code(
+          {
+            prompt: build.prompt,
+            plan,
+            answers: (build.answers ?? {}) as Record<string, string>,
+            approvedEgress: access.egress,
+            secretNames: [...new Set([...access.secrets, ...plan.secrets.map((secret) => secret.name)])].sort(),
+            ...(current ? { current } : {}),
+            ...(repair ? { repair } : {}),
+          },
+          stream.progress,
+        );
+        const answered = await stream.around(request);
+        files = answered.files;
+        await event("code", { round, files: Object.keys(files), bytes: size(files), usage: usageData(answered.usage) });
+        if (!(await updateHeldBuild(db, build.id, node, { status: "checking", files: JSON.stringify(files) })))
+          throw new BuildCancelled();
+      }
       await event("step", { step: "check", round });
       const started = Date.now();
       const result = await this.#check(build, round, plan, files, access.egress, event);
@@ -384,12 +403,11 @@ async function requeue(db: Kysely<Database>, id: string, node: string): Promise<
         .case()
         .when("status", "=", "planning")
         .then("queued" as const)
-        .when("status", "in", ["coding", "checking"])
-        .then("confirmed" as const)
         .else(eb.ref("status"))
         .end(),
+      // A build coding, checking or deploying keeps its step: with no holder and a lease that has
+      // run out, the next node claims it and goes on from there, without counting a resume.
       claimed_by: null,
-      // A deploying build stays deploying: an expired lease makes it claimable again.
       lease_until: new Date(0),
       updated_at: new Date(),
     }))

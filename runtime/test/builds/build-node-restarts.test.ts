@@ -2,7 +2,15 @@
 // picks it up; a node that dies without a word (its statements stop reaching the database, its
 // lease runs out) is replaced by another that resumes the build from its step; and a build
 // interrupted more than MAX_RESUMES times fails with a reason instead of running forever.
-import { type BuildEffects, BuildRunner, createAnthropicModel, MAX_RESUMES, readGuestApi } from "@isola/control/builds";
+import {
+  appendEvent,
+  type BuildEffects,
+  BuildRunner,
+  createAnthropicModel,
+  MAX_RESUMES,
+  readGuestApi,
+} from "@isola/control/builds";
+import type { ServerSource } from "@isola/schema";
 import {
   type KyselyPlugin,
   type PluginTransformQueryArgs,
@@ -15,7 +23,7 @@ import {
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Api } from "../support/api-harness.ts";
-import { answer, type FakeAnthropic } from "../support/fake-anthropic.ts";
+import { answer, type FakeAnthropic, recorded, toolInputOf } from "../support/fake-anthropic.ts";
 import { openSession, send } from "../support/mcp.ts";
 import { eventually } from "../support/wait.ts";
 import {
@@ -181,6 +189,59 @@ describe("a build whose node goes away", () => {
       doomed.logs.some((line) => line.includes("could not run or fail a build")) ? true : undefined,
     );
     expect(await row(build.id)).toMatchObject({ status: "succeeded", resumes: 1 });
+  });
+
+  /** A build whose node died writing its first round's code, its row then set as `state` says. */
+  async function diedIn(slug: string, state: { status: "coding" | "checking"; round: number; files: ServerSource }) {
+    const doomed = mortalRunner(`doomed-${slug}`);
+    const build = await codingOn(slug, () => doomed.runner.start());
+    doomed.kill();
+    await api.stores.db
+      .updateTable("builds")
+      .set({ ...state, files: JSON.stringify(state.files) })
+      .where("id", "=", build.id)
+      .execute();
+    return build;
+  }
+
+  it("taken over while writing round 2, repairs round 1's code with its errors instead of starting over", async () => {
+    const broken = { "index.ts": "export const units: number = 'metric';" };
+    const build = await diedIn("restart-round-2", { status: "coding", round: 2, files: broken });
+    const error = {
+      step: "typecheck",
+      file: "index.ts",
+      line: 1,
+      column: 14,
+      message: "Type 'string' is not assignable to type 'number'.",
+    };
+    await appendEvent(api.stores.db, api.stores.bus, build.id, "check.failed", { round: 1, errors: [error], ms: 5 });
+    const asked = fake.requests.length;
+    fake.queue(answer.message("code-weather"));
+    await worker();
+    const done = await builds.until(build.id, "succeeded");
+    expect(done).toMatchObject({ round: 2, version: 1 });
+    // The one request the new node made is the repair of round 1's code.
+    expect(fake.requests.length - asked).toBe(1);
+    const asks = JSON.stringify(fake.requests[asked]?.body.messages);
+    expect(asks).toContain("export const units: number = 'metric';");
+    expect(asks).toContain("is not assignable to type 'number'");
+    const events = await builds.events(build.id);
+    expect(stepsOf(events)).toEqual(["plan", "code", "repair", "check", "smoke", "version", "deploy"]);
+    await expectLive("restart-round-2");
+  });
+
+  it("taken over while checking, checks the code it has again without asking the model", async () => {
+    const code = toolInputOf(recorded("code-weather")).files as ServerSource;
+    const build = await diedIn("restart-checking", { status: "checking", round: 1, files: code });
+    const asked = fake.requests.length;
+    await worker();
+    const done = await builds.until(build.id, "succeeded");
+    expect(done).toMatchObject({ round: 1, version: 1 });
+    expect(fake.requests.length).toBe(asked);
+    const events = await builds.events(build.id);
+    expect(events.filter((e) => e.type === "resumed").map((e) => e.data)).toEqual([{ status: "checking", resumes: 1 }]);
+    expect(stepsOf(events)).toEqual(["plan", "code", "check", "smoke", "version", "deploy"]);
+    await expectLive("restart-checking");
   });
 
   it(`fails with a reason when interrupted more than ${MAX_RESUMES} times`, async () => {

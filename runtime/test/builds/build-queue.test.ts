@@ -17,7 +17,7 @@ describe("the status a claimed build runs in", () => {
     ["planning", "planning"],
     ["confirmed", "coding"],
     ["coding", "coding"],
-    ["checking", "coding"],
+    ["checking", "checking"],
     ["deploying", "deploying"],
   ] as const)("%s -> %s", (from, to) => {
     expect(runningStatusFor(from)).toBe(to);
@@ -119,6 +119,24 @@ describe.each(databaseBackends())("the build queue on $name", (backend) => {
     expect([taken?.id, taken?.status, taken?.claimed_by, taken?.resumes]).toEqual([id, "planning", "node-b", 1]);
     expect(await renewLease(db, id, "dead-node", 30_000)).toBe(false);
     expect(await renewLease(db, id, "node-b", 30_000)).toBe(true);
+  });
+
+  it("claims a build its node put back (no holder) in the step it was in, without counting a resume", async () => {
+    const o = await org();
+    const id = await build(o);
+    await db
+      .updateTable("builds")
+      .set({ status: "checking", round: 2, claimed_by: null, lease_until: new Date(0) })
+      .where("id", "=", id)
+      .execute();
+    const taken = await claimBuild(db, "node-b", limits);
+    expect([taken?.id, taken?.status, taken?.round, taken?.claimed_by, taken?.resumes]).toEqual([
+      id,
+      "checking",
+      2,
+      "node-b",
+      0,
+    ]);
   });
 
   it("numbers events 1, 2, 3... per build, also when appended at once, and reads them after a seq", async () => {

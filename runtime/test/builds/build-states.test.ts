@@ -1,6 +1,6 @@
 // The build's pure parts: what changed between two versions' tools, and a slug from a name.
 
-import { diffTools, slugFromName } from "@isola/control/builds";
+import { codeResumePoint, diffTools, slugFromName } from "@isola/control/builds";
 import { type Manifest, SERVER_SLUG } from "@isola/schema";
 import { describe, expect, it } from "vitest";
 
@@ -55,5 +55,36 @@ describe("a slug from a server's name", () => {
   ])("%j -> %j", (name, slug) => {
     expect(slugFromName(name)).toBe(slug);
     expect(slugFromName(name)).toMatch(SERVER_SLUG);
+  });
+});
+
+describe("where the code step of a claimed build starts", () => {
+  const files = { "index.ts": "export default 1;" };
+  const errors = [{ step: "types" as const, file: "index.ts", line: 1, column: 1, message: "boom" }];
+  it.each([
+    ["a new build", { status: "coding", round: 0, files: null }, undefined, { round: 1 }],
+    ["coding round 1 again", { status: "coding", round: 1, files: null }, undefined, { round: 1 }],
+    [
+      "checking: this round's code, checked again",
+      { status: "checking", round: 2, files },
+      undefined,
+      { round: 2, files },
+    ],
+    [
+      "coding round 2: round 1's code and errors",
+      { status: "coding", round: 2, files },
+      errors,
+      { round: 2, repair: { files, errors } },
+    ],
+    [
+      "coding round 2 without round 1's errors: asks afresh",
+      { status: "coding", round: 2, files },
+      undefined,
+      { round: 2 },
+    ],
+  ] as const)("%s", (_, build, lastCheck, expected) => {
+    expect(codeResumePoint(build as Parameters<typeof codeResumePoint>[0], lastCheck && [...lastCheck])).toEqual(
+      expected,
+    );
   });
 });

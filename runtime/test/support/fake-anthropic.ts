@@ -73,6 +73,13 @@ export function withToolInput(message: FakeMessage, input: Record<string, unknow
   return { ...message, content: message.content.map((b) => (b.type === "tool_use" ? { ...b, input } : b)) };
 }
 
+/** The input of the message's tool call (what the model answered with). */
+export function toolInputOf(message: FakeMessage): Record<string, unknown> {
+  const block = message.content.find((b) => b.type === "tool_use");
+  if (!block) throw new Error(`message ${message.id} has no tool call`);
+  return (block as { input: Record<string, unknown> }).input;
+}
+
 /** A plain text answer (what ctx.llm-style completions get). */
 export function textMessage(text: string, model = "claude-sonnet-5-5"): FakeMessage {
   return {
