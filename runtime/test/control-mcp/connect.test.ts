@@ -28,7 +28,15 @@ const TOOLS = [
   "set_secret",
 ];
 const READ_ONLY = ["get_build", "get_server", "list_servers", "list_templates", "read_logs", "read_usage"];
-const DESTRUCTIVE = ["cancel_build", "delete_server", "deploy", "pause_server", "roll_back", "set_secret"];
+const DESTRUCTIVE = [
+  "answer_build",
+  "cancel_build",
+  "delete_server",
+  "deploy",
+  "pause_server",
+  "roll_back",
+  "set_secret",
+];
 
 describe("Isola's MCP server: connecting", () => {
   let api: Api;

@@ -138,7 +138,8 @@ export function registerBuildTools(context: ToolContext): void {
       "Confirms a waiting build: the user's answers to the plan's questions (by question id) and the hosts they approve (only hosts the plan names). Secrets are never arguments: when the plan needs secrets not set yet, Isola asks the user for them in a form shown by the client, and stores them encrypted. The model then writes the code; follow it with get_build. Needs the member role.",
     input: confirmBuildBody.omit({ secrets: true }).extend({ build: buildId.describe("The build's id") }),
     output: buildView,
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+    // Destructive: confirming a build of a live server deploys its new version over the old one.
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
     async run({ build: id, answers, approvedEgress }, { request, extra }) {
       const build = await builds.load(request, id, "servers:update");
       let secrets: Record<string, string> = {};
