@@ -116,15 +116,23 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
     idempotent: true,
     async handler({ params, body, request }) {
       const server = await loadServer(db, request, params.slug, "servers:update");
-      const files = "source" in body ? { "index.ts": body.source } : body.files;
+      const files = "source" in body ? { "index.ts": body.source } : "files" in body ? body.files : {};
       // Outside any transaction: compiling runs the code in a sandbox and takes a while.
-      const result = await deps.compile(files);
+      const result = await deps.compile(files, body.declarative);
       if (!result.ok) {
         throw problem("compile-failed", `${result.errors.length} problem(s) in the code; nothing was stored`, {
           errors: result.errors,
         });
       }
-      const row = await insertVersion(db, server, files, result.artifact, requireActor(request).userId, request);
+      const row = await insertVersion(
+        db,
+        server,
+        files,
+        result.artifact,
+        requireActor(request).userId,
+        request,
+        body.declarative,
+      );
       return toVersionView({ ...row, created_by_email: requireActor(request).email }, server.active_version_id);
     },
   });
@@ -172,12 +180,12 @@ export function versionRoutes(app: FastifyInstance, context: RouteContext, deps:
     async handler({ params, request }) {
       const server = await loadServer(db, request, params.slug, "servers:read");
       const row = await versions()
-        .select("v.source")
+        .select(["v.source", "v.declarative"])
         .where("v.server_id", "=", server.id)
         .where("v.number", "=", params.number)
         .executeTakeFirst();
       if (!row) throw problem("not-found", `${server.slug} has no version ${params.number}`);
-      return { ...toVersionView(row, server.active_version_id), source: row.source };
+      return { ...toVersionView(row, server.active_version_id), source: row.source, declarative: row.declarative };
     },
   });
 

@@ -369,6 +369,13 @@ export const CASES: BadCase[] = [
     code: "invalid-request",
     detail: /send \{"source": "<TypeScript>"\} \(one file\) or \{"files"/,
   },
+  {
+    op: "POST /servers/{slug}/versions",
+    name: "declarative tools without a tool",
+    request: body({ declarative: { name: "empty", tools: [] } }),
+    code: "invalid-request",
+    detail: /declarative/,
+  },
   ...idempotencyCases("POST /servers/{slug}/versions", { source: `${HELLO_SOURCE}\n// changed` }, false),
   {
     op: "GET /servers/{slug}/versions",

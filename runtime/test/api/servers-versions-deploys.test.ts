@@ -81,6 +81,25 @@ describe.each(databaseBackends())("servers, versions and deploys on $name", (bac
     expect(detail.body.source).toEqual({ "index.ts": HELLO_SOURCE });
   });
 
+  it("stores declarative tools alone or with code, and shows them with the version", async () => {
+    await api.admin.post("servers", { slug: "declared", name: "D", authMode: "public" });
+    const faq = {
+      name: "faq",
+      tools: [{ kind: "static", name: "opening_hours", description: "When we are open", result: "9 to 5" }],
+    };
+    const alone = await api.admin.post("servers/declared/versions", { declarative: faq });
+    expect(alone.status).toBe(201);
+    expect(alone.body.manifest.tools.map((t: { name: string }) => t.name)).toEqual(["opening_hours"]);
+    const mixed = await api.admin.post("servers/declared/versions", { source: HELLO_SOURCE, declarative: faq });
+    expect(mixed.status).toBe(201);
+    expect(mixed.body.manifest.tools.map((t: { name: string }) => t.name).sort()).toEqual(["hello", "opening_hours"]);
+    const detail = await api.admin.get("servers/declared/versions/2");
+    expect(detail.body).toMatchObject({ source: { "index.ts": HELLO_SOURCE }, declarative: faq });
+    expect((await api.admin.get("servers/declared/versions/1")).body.source).toEqual({});
+    // A code-only version has none.
+    expect((await api.admin.get("servers/compiles/versions/1")).body.declarative).toBeNull();
+  });
+
   it("numbers concurrent uploads without gaps or duplicates", async () => {
     await api.admin.post("servers", { slug: "uploads", name: "U", authMode: "public" });
     const responses = await Promise.all(

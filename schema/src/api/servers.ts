@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { compileDiagnostic } from "../compile.ts";
 import { AUTH_MODES, SERVER_STATUSES } from "../db/tables.ts";
+import { declarativeServer } from "../declarative.ts";
 import { EGRESS_HOST, manifest } from "../manifest.ts";
 
 /**
@@ -151,10 +152,18 @@ export const updateServerBody = z
   .refine((body) => Object.keys(body).length > 0, "send at least one field to change");
 
 /** One file as `source`, or several as `files` (path -> content; one must be index.ts). */
+/** Code, declarative tools (compiled into the same bundle, no model needed), or both. */
 export const createVersionBody = z.union(
-  [z.object({ source: z.string().min(1) }).strict(), z.object({ files: z.record(z.string(), z.string()) }).strict()],
+  [
+    z.object({ source: z.string().min(1), declarative: declarativeServer.optional() }).strict(),
+    z.object({ files: z.record(z.string(), z.string()), declarative: declarativeServer.optional() }).strict(),
+    z.object({ declarative: declarativeServer }).strict(),
+  ],
   // Zod's own message for a union is "Invalid input": say what is expected instead.
-  { error: 'send {"source": "<TypeScript>"} (one file) or {"files": {"<path>": "<TypeScript>"}}, nothing else' },
+  {
+    error:
+      'send {"source": "<TypeScript>"} (one file) or {"files": {"<path>": "<TypeScript>"}}, and/or {"declarative": {"name", "tools": [...]}}, nothing else',
+  },
 );
 
 export const versionView = z.object({
@@ -167,7 +176,11 @@ export const versionView = z.object({
   createdBy: z.string().nullable(),
 });
 
-export const versionDetail = versionView.extend({ source: z.record(z.string(), z.string()) });
+export const versionDetail = versionView.extend({
+  source: z.record(z.string(), z.string()),
+  /** The declarative tools compiled with the source, if any. */
+  declarative: declarativeServer.nullable(),
+});
 
 /** Version numbers are integer columns (32-bit). */
 export const deployBody = z.object({ version: z.number().int().min(1).max(2_147_483_647) }).strict();
