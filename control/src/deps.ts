@@ -1,6 +1,7 @@
 import type { CompileResult } from "@isola/sandbox";
 import type { Bus, Config, Database, ServerSource } from "@isola/schema";
 import type { Kysely } from "kysely";
+import type { Mailer } from "./mail/mailer.ts";
 import type { SecretKey } from "./secrets/key.ts";
 
 export interface TrialCall {
@@ -28,5 +29,7 @@ export interface ControlDeps {
   trial?(bundle: { code: string; hash: string }, call: TrialCall): Promise<unknown>;
   /** Encrypts secrets at rest (loadSecretKey). */
   secretKey: SecretKey;
+  /** Sends messages to people (password reset links). Absent: the log mailer (no mail transport). */
+  mailer?: Mailer;
   now?: () => Date;
 }

@@ -5,6 +5,7 @@ export { type BuildsOptions, buildWorkerPlugin } from "./builds/mount.ts";
 export type { ControlDeps } from "./deps.ts";
 export { apiUrlErrors, PROBLEMS, type ProblemCode, problemType } from "./http/problems.ts";
 export { type VerifiedApiKey, verifyApiKey } from "./keys/verify.ts";
+export { logMailer, type Mailer } from "./mail/mailer.ts";
 export { type AccessTokenVerifier, type IsolaMcpOptions, isolaMcpPlugin } from "./mcp-server/index.ts";
 export { OAUTH_KEYS_CHANNEL } from "./oauth/authorization-server.ts";
 export { grantIsLive } from "./oauth/grants.ts";

@@ -3,6 +3,7 @@ import { fastifySSE } from "@fastify/sse";
 import type { FastifyPluginAsync } from "fastify";
 import { bootstrap } from "./accounts/bootstrap.ts";
 import { ensurePlans } from "./accounts/orgs.ts";
+import { passwordResetRoutes } from "./accounts/password-reset-routes.ts";
 import { sessionRoutes } from "./accounts/session-routes.ts";
 import { tokenRoutes } from "./accounts/token-routes.ts";
 import { auditRoutes } from "./audit/query-routes.ts";
@@ -41,6 +42,7 @@ declare module "fastify" {
 /** Every route group, in the order the OpenAPI document lists them. */
 const ROUTE_GROUPS = [
   sessionRoutes,
+  passwordResetRoutes,
   tokenRoutes,
   grantRoutes,
   serverRoutes,

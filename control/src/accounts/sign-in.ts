@@ -1,4 +1,4 @@
-import type { Bus, Database } from "@isola/schema";
+import type { Bus, Database, TokenBucket } from "@isola/schema";
 import { type Kysely, sql } from "kysely";
 import { verifyPassword } from "../auth/secrets-at-rest.ts";
 
@@ -8,21 +8,45 @@ import { verifyPassword } from "../auth/secrets-at-rest.ts";
 /** Sign-in attempts per email (and per address) before a pause: guessing stays slow. */
 export const SIGN_IN_BUCKET = { capacity: 10, refillPerSecond: 10 / 300 };
 
+/** Attempts at something an anonymous caller may try for any email: one bucket per email and one per address. */
+export interface AttemptLimit {
+  /** The buckets' key prefix: `<name>:email:<email>`, `<name>:ip:<address>`. */
+  name: string;
+  perEmail: TokenBucket;
+  perAddress: TokenBucket;
+}
+
+export const SIGN_IN_LIMIT: AttemptLimit = { name: "signin", perEmail: SIGN_IN_BUCKET, perAddress: SIGN_IN_BUCKET };
+
+/** Takes one attempt from the email's and the address's buckets of `limit`. */
+export async function takeAttempt(
+  bus: Bus,
+  limit: AttemptLimit,
+  ip: string,
+  email: string,
+): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }> {
+  const buckets: [string, TokenBucket][] = [
+    [`${limit.name}:email:${email.toLowerCase()}`, limit.perEmail],
+    [`${limit.name}:ip:${ip}`, limit.perAddress],
+  ];
+  for (const [key, bucket] of buckets) {
+    // If the bus is down, the operation still works: the limit is a defence, not a dependency.
+    const taken = await bus.takeTokens(key, bucket).catch(() => ({ allowed: true, retryAfterMs: 0 }));
+    if (!taken.allowed) return { allowed: false, retryAfterSeconds: Math.ceil(taken.retryAfterMs / 1000) };
+  }
+  return { allowed: true };
+}
+
 /**
- * Takes one attempt from the email's and the address's buckets. Ten in a row lock that email
- * (and that address) out; one more attempt is allowed every 30 s after that.
+ * Takes one sign-in attempt from the email's and the address's buckets. Ten in a row lock that
+ * email (and that address) out; one more attempt is allowed every 30 s after that.
  */
-export async function takeSignInAttempt(
+export function takeSignInAttempt(
   bus: Bus,
   ip: string,
   email: string,
 ): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number }> {
-  for (const key of [`signin:email:${email.toLowerCase()}`, `signin:ip:${ip}`]) {
-    // If the bus is down, sign-in still works: the limit is a defence, not a dependency.
-    const taken = await bus.takeTokens(key, SIGN_IN_BUCKET).catch(() => ({ allowed: true, retryAfterMs: 0 }));
-    if (!taken.allowed) return { allowed: false, retryAfterSeconds: Math.ceil(taken.retryAfterMs / 1000) };
-  }
-  return { allowed: true };
+  return takeAttempt(bus, SIGN_IN_LIMIT, ip, email);
 }
 
 /** The account whose email and password these are, or null. */

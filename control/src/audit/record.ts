@@ -11,6 +11,8 @@ export interface AuditEntry {
   targetId: string | null;
   /** Never secret values: names and ids only. */
   detail?: Record<string, unknown>;
+  /** Who acted, when not the request's caller (the holder of a password reset link is no signed-in caller). */
+  actor?: { type: "user" | "token" | "system"; id: string | null; label: string };
 }
 
 /**
@@ -22,14 +24,19 @@ export async function recordAudit(
   request: FastifyRequest | null,
   entry: AuditEntry,
 ): Promise<void> {
-  const actor = request?.actor ?? null;
+  const caller = request?.actor ?? null;
+  const actor: NonNullable<AuditEntry["actor"]> = entry.actor ?? {
+    type: caller ? (caller.via === "token" ? "token" : "user") : "system",
+    id: caller ? (caller.via === "token" ? caller.tokenId : caller.userId) : null,
+    label: caller ? actorLabel(caller) : "system",
+  };
   await db
     .insertInto("audit_log")
     .values({
       org_id: entry.orgId,
-      actor_type: actor ? (actor.via === "token" ? "token" : "user") : "system",
-      actor_id: actor ? (actor.via === "token" ? actor.tokenId : actor.userId) : null,
-      actor_label: actor ? actorLabel(actor) : "system",
+      actor_type: actor.type,
+      actor_id: actor.id,
+      actor_label: actor.label,
       action: entry.action,
       target_type: entry.targetType,
       target_id: entry.targetId,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
 
 /**
- * Tokens Isola hands out (sessions, personal access tokens, API keys, invitations) are random,
+ * Tokens Isola hands out (sessions, personal access tokens, API keys, invitations, password resets) are random,
  * shown once, and stored only as sha256 hashes. A readable prefix says what a token is, so a
  * leaked one is recognisable (and secret scanners can match it).
  */
@@ -9,6 +9,7 @@ export const TOKEN_PREFIXES = {
   pat: "isola_pat_",
   apiKey: "isola_key_",
   invitation: "isola_inv_",
+  passwordReset: "isola_reset_",
   session: "",
 } as const;
 

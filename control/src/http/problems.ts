@@ -4,6 +4,7 @@
 
 export const PROBLEMS = {
   "invalid-request": { status: 400, title: "The request is not valid" },
+  "reset-link-invalid": { status: 400, title: "The password reset link is not valid" },
   unauthenticated: { status: 401, title: "Sign in or send a token" },
   "invalid-credentials": { status: 401, title: "Email or password is wrong" },
   forbidden: { status: 403, title: "Your role does not allow this" },

@@ -179,6 +179,71 @@ export const CASES: BadCase[] = [
     detail: /email or password is wrong/,
   },
   {
+    op: "POST /auth/password-reset",
+    name: "not an email",
+    request: merged({ email: "not-an-email" }),
+    code: "invalid-request",
+    detail: /email/,
+  },
+  {
+    op: "POST /auth/password-reset/confirm",
+    name: "a short password",
+    request: merged({ password: "short" }),
+    code: "invalid-request",
+    detail: /at least 10 characters.*password/,
+    has: { errors: [{ in: "body", path: "password", message: "at least 10 characters" }] },
+  },
+  {
+    op: "POST /auth/password-reset/confirm",
+    name: "a token that was never issued",
+    request: merged({ token: "isola_reset_neverissued" }),
+    code: "reset-link-invalid",
+    detail: /this password reset link is not valid/,
+  },
+  {
+    op: "POST /auth/password-reset/confirm",
+    name: "a link replaced by a newer one",
+    request: async (w, valid) => {
+      const token = (valid.body as { token: string }).token;
+      const { email } = await w.api.stores.db
+        .selectFrom("password_resets as r")
+        .innerJoin("users as u", "u.id", "r.user_id")
+        .select("u.email")
+        .where("r.token_hash", "=", createHash("sha256").update(token).digest("hex"))
+        .executeTakeFirstOrThrow();
+      const asked = { url: "auth/password-reset", body: { email }, remoteAddress: w.address() };
+      await w.ok(send(w.api, "POST", asked, {}), 202);
+      return valid;
+    },
+    code: "reset-link-invalid",
+    detail: /not valid \(mistyped, or replaced by a newer one\)/,
+  },
+  {
+    op: "POST /auth/password-reset/confirm",
+    name: "a link that has expired",
+    request: async (w, valid) => {
+      const token = (valid.body as { token: string }).token;
+      await w.api.stores.db
+        .updateTable("password_resets")
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where("token_hash", "=", createHash("sha256").update(token).digest("hex"))
+        .execute();
+      return valid;
+    },
+    code: "reset-link-invalid",
+    detail: /this password reset link has expired/,
+  },
+  {
+    op: "POST /auth/password-reset/confirm",
+    name: "a link used before",
+    request: async (w, valid, caller) => {
+      await w.ok(send(w.api, "POST", valid, await caller.headers()), 200);
+      return valid;
+    },
+    code: "reset-link-invalid",
+    detail: /this password reset link was already used/,
+  },
+  {
     op: "POST /me/tokens",
     name: "an org you are not in",
     request: merged({ org: "no-such-org" }),
@@ -873,6 +938,28 @@ export const CASES: BadCase[] = [
     request: query("colour=red"),
     code: "invalid-request",
     detail: /colour/,
+  },
+
+  {
+    op: "GET /orgs/{org}/usage",
+    name: "a month that is no month",
+    request: query("month=2026-13"),
+    code: "invalid-request",
+    detail: /a month such as 2026-01.*month/,
+  },
+  {
+    op: "GET /orgs/{org}/usage",
+    name: "a month that has not begun",
+    request: query("month=9999-01"),
+    code: "invalid-request",
+    detail: /month 9999-01 has not begun/,
+  },
+  {
+    op: "GET /orgs/{org}/usage",
+    name: "an unknown parameter",
+    request: query("step=1h"),
+    code: "invalid-request",
+    detail: /step/,
   },
 
   // an org's model key

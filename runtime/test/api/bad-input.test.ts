@@ -51,6 +51,7 @@ const INPUT_PROBLEMS: ProblemCode[] = [
   "precondition-required",
   "compile-failed",
   "idempotency-key-reused",
+  "reset-link-invalid",
 ];
 
 /** The request with one path parameter replaced (the path's segments line up with the template's). */

@@ -284,6 +284,19 @@ export class World {
     return row.id;
   }
 
+  /** The token of a pending password reset link of a new account (made in its table). */
+  async passwordReset(): Promise<string> {
+    const db = this.api.stores.db;
+    const email = await this.account();
+    const user = await db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirstOrThrow();
+    const token = `isola_reset_${randomBytes(32).toString("base64url")}`;
+    await db
+      .insertInto("password_resets")
+      .values({ user_id: user.id, token_hash: sha256(token), expires_at: new Date(Date.now() + 1_800_000) })
+      .execute();
+    return token;
+  }
+
   /** The email of a new account whose password is PASSWORD. */
   async account(): Promise<string> {
     const email = `${this.unique("account")}@example.com`;
@@ -335,6 +348,15 @@ export const BUILDERS: Record<string, Builder> = {
     remoteAddress: w.address(),
   }),
   "POST /auth/logout": at("auth/logout"),
+  "POST /auth/password-reset": async (w) => ({
+    url: "auth/password-reset",
+    body: { email: await w.account() },
+    remoteAddress: w.address(),
+  }),
+  "POST /auth/password-reset/confirm": async (w) => ({
+    url: "auth/password-reset/confirm",
+    body: { token: await w.passwordReset(), password: `${PASSWORD} anew` },
+  }),
   "GET /me": at("me"),
   "POST /me/tokens": async (w, caller) => ({
     url: "me/tokens",
@@ -453,4 +475,5 @@ export const BUILDERS: Record<string, Builder> = {
   "POST /builds/{id}/cancel": async (w) => ({ url: `builds/${await w.build("queued")}/cancel` }),
   "GET /builds/{id}/events": async (w) => ({ url: `builds/${await w.build("queued")}/events` }),
   "GET /servers/{slug}/usage": async (w) => ({ url: `servers/${w.shared}/usage` }),
+  "GET /orgs/{org}/usage": async (w) => ({ url: `orgs/${w.org}/usage` }),
 };

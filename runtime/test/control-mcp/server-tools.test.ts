@@ -1,6 +1,7 @@
 // The tools of Isola's MCP server that read and run servers (list_servers, get_server, deploy,
 // roll_back, read_logs, read_usage, list_templates, deploy_template, and the build tools' refusals
 // without a model), through the SDK client: each one's answer, and its refusals of bad input.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Api, deployHello, HELLO_SOURCE, startApi } from "../support/api-harness.ts";
 import { openSession, quickDatabase, send } from "../support/mcp.ts";
@@ -115,6 +116,28 @@ describe("Isola's MCP server: servers, logs, usage and templates", () => {
       return read.totals.calls >= 2 ? read : undefined;
     }, 15_000);
     expect(usage.tools).toEqual([expect.objectContaining({ tool: "hello", calls: 2 })]);
+    expect(usage.llm).toEqual({ calls: 0, inputTokens: 0, outputTokens: 0 });
+    // ctx.llm's tokens of this server in the window; another server's (same org) are not its.
+    const server = await api.stores.db
+      .selectFrom("servers")
+      .select(["id", "org_id"])
+      .where("slug", "=", slug)
+      .executeTakeFirstOrThrow();
+    const llmRow = (serverId: string, calls: number) => ({
+      org_id: server.org_id,
+      server_id: serverId,
+      minute: new Date(Math.floor(Date.now() / 60_000) * 60_000),
+      calls,
+      input_tokens: calls * 100,
+      output_tokens: calls * 10,
+    });
+    await api.stores.db
+      .insertInto("llm_usage")
+      .values([llmRow(server.id, 2), llmRow(randomUUID(), 5)])
+      .execute();
+    const withLlm = await isola.call("read_usage", { server: slug, step: "1h" });
+    expect(dataOf(withLlm).llm).toEqual({ calls: 2, inputTokens: 200, outputTokens: 20 });
+    expect(textOf(withLlm)).toContain("2 ctx.llm completion(s), 200 input and 20 output token(s)");
     const bad = await isola.call("read_usage", { server: slug, step: "7 fortnights" });
     expect(bad.isError).toBe(true);
     expect(textOf(bad)).toMatch(/Input validation error/);

@@ -43,3 +43,25 @@ export const tokenView = z.object({
 export const createdToken = tokenView.extend({ token: z.string() });
 
 export type MeView = z.infer<typeof meView>;
+
+/** How a message to a person is delivered. "log": no mail transport is configured, it is written to the server log. */
+export const MAIL_DELIVERIES = ["log"] as const;
+export type MailDelivery = (typeof MAIL_DELIVERIES)[number];
+
+export const passwordResetBody = z.object({ email }).strict();
+
+/** The same answer whether or not the email has an account: it does not tell which. */
+export const passwordResetAccepted = z.object({
+  /** "log": no mail transport is configured; an operator finds the link in the server log. */
+  delivery: z.enum(MAIL_DELIVERIES),
+  /** How long the link works (single use). */
+  expiresInMinutes: z.number().int(),
+});
+
+export const passwordResetConfirmBody = z.object({ token: z.string().min(1).max(200), password }).strict();
+
+export const passwordResetDone = z.object({
+  email: z.string(),
+  /** The account's browser sessions that were signed out (all of them). */
+  sessionsEnded: z.number().int().min(0),
+});

@@ -55,3 +55,33 @@ export const usageView = z.object({
 export type UsageQuery = z.infer<typeof usageQuery>;
 export type UsageStats = z.infer<typeof usageStats>;
 export type UsageView = z.infer<typeof usageView>;
+
+/** A calendar month (UTC): 2026-01. */
+export const USAGE_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** GET /orgs/{org}/usage. Without month: the current one, the period the monthly quota counts. */
+export const orgUsageQuery = z
+  .object({ month: z.string().regex(USAGE_MONTH, "a month such as 2026-01 (YYYY-MM)").optional() })
+  .strict();
+
+export const orgUsageView = z.object({
+  org: z.string(),
+  month: z.string(),
+  /** The calendar month (UTC): from inclusive, to exclusive (the first instant of the next month). */
+  period: z.object({ from: z.iso.datetime(), to: z.iso.datetime() }),
+  calls: z.object({
+    /** Tool calls the monthly quota admitted (every outcome but a limit's refusal). */
+    used: count,
+    /** The org's plan's calls a month (its plan today, for a past month too). */
+    limit: count,
+    /** Tool calls refused by a rate limit or the quota. */
+    refused: count,
+  }),
+  /** Each server of the org called in the period, most called first; calls include refused ones. */
+  servers: z.array(z.object({ slug: z.string(), name: z.string(), calls: count, errors: count })),
+  /** Completions tool code asked of the platform's model (ctx.llm) and their tokens. */
+  llm: z.object({ calls: count, inputTokens: z.number().min(0), outputTokens: z.number().min(0) }),
+});
+
+export type OrgUsageQuery = z.infer<typeof orgUsageQuery>;
+export type OrgUsageView = z.infer<typeof orgUsageView>;

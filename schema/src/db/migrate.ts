@@ -10,6 +10,7 @@ import * as builds from "./migrations/0007_builds.ts";
 import * as llmUsage from "./migrations/0008_llm_usage.ts";
 import * as versionDeclarative from "./migrations/0009_version_declarative.ts";
 import * as orgSecrets from "./migrations/0010_org_secrets.ts";
+import * as passwordResets from "./migrations/0011_password_resets.ts";
 
 /**
  * Every migration, in order. Names sort lexically, so they carry a 4-digit prefix.
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   "0008_llm_usage": llmUsage,
   "0009_version_declarative": versionDeclarative,
   "0010_org_secrets": orgSecrets,
+  "0011_password_resets": passwordResets,
 };
 
 export class MigrationError extends Error {

@@ -26,6 +26,7 @@ export interface Database {
   build_events: BuildEventsTable;
   org_secrets: OrgSecretsTable;
   llm_usage: LlmUsageTable;
+  password_resets: PasswordResetsTable;
 }
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -91,6 +92,18 @@ export interface SessionsTable {
   csrf_token: string;
   created_at: CreatedAt;
   expires_at: Timestamp;
+}
+
+/** An account's pending password reset (migration 0011): one row per account, a new request replaces it. */
+export interface PasswordResetsTable {
+  user_id: string;
+  /** sha256 of the link's token. */
+  token_hash: string;
+  /** When the pending link was made: a new request replaces the row's token and times. */
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  expires_at: Timestamp;
+  /** Set when the link set a password: it is single use. */
+  used_at: NullableTimestamp;
 }
 
 export interface InvitationsTable {

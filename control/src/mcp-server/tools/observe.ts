@@ -1,6 +1,15 @@
-import { LOG_ENTRY_ID, SERVER_LOG, serverLogPage, serverSlug, usageQuery, usageView } from "@isola/schema";
+import {
+  LOG_ENTRY_ID,
+  orgUsageView,
+  SERVER_LOG,
+  serverLogPage,
+  serverSlug,
+  usageQuery,
+  usageView,
+} from "@isola/schema";
 import { z } from "zod";
 import { readLogPage } from "../../observe/log-routes.ts";
+import { llmTotals } from "../../observe/org-usage-query.ts";
 import { readUsage } from "../../observe/usage-routes.ts";
 import { loadServer } from "../../servers/load.ts";
 import { addTool, answer, type ToolContext } from "../tool-kit.ts";
@@ -31,16 +40,23 @@ export function registerObserveTools(context: ToolContext): void {
   addTool(mcp, "read_usage", {
     title: "Read a server's usage",
     description:
-      "Tool calls of a server over a window: totals, each step and each tool, with outcomes, latency percentiles (ms) and bytes. Default the last 24 hours by hour; `from`/`to` are ISO 8601 times, `step` such as 5m, 1h or 1d (at most 1440 steps).",
+      "Tool calls of a server over a window: totals, each step and each tool, with outcomes, latency percentiles (ms) and bytes; and `llm`, the completions its tools asked of the platform's model (ctx.llm) and their tokens. Default the last 24 hours by hour; `from`/`to` are ISO 8601 times, `step` such as 5m, 1h or 1d (at most 1440 steps).",
     input: usageQuery.extend({ server: serverSlug.describe("The server's slug") }),
-    output: usageView,
+    output: usageView.extend({ llm: orgUsageView.shape.llm }),
     annotations: { readOnlyHint: true },
-    async run({ server, ...window }, { request }) {
-      const usage = await readUsage(deps, request, server, window);
+    async run({ server: slug, ...window }, { request }) {
+      const usage = await readUsage(deps, request, slug, window);
+      const server = await loadServer(deps.db, request, slug, "usage:read");
+      const llm = await llmTotals(
+        deps.db,
+        { orgId: server.org_id, serverId: server.id },
+        new Date(usage.from),
+        new Date(usage.to),
+      );
       const { totals } = usage;
       return answer(
-        usage,
-        `${usage.server}, ${usage.from} to ${usage.to}: ${totals.calls} call(s), ${totals.errors} error(s).`,
+        { ...usage, llm },
+        `${usage.server}, ${usage.from} to ${usage.to}: ${totals.calls} call(s), ${totals.errors} error(s); ${llm.calls} ctx.llm completion(s), ${llm.inputTokens} input and ${llm.outputTokens} output token(s).`,
       );
     },
   });
