@@ -1,5 +1,5 @@
 import type { CompileResult } from "@isola/sandbox";
-import type { BuildPlan, Bus, CompileDiagnostic, Database, ServerSource } from "@isola/schema";
+import type { BuildPlan, Bus, Database, ServerSource } from "@isola/schema";
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import { unapprovedEgress } from "../servers/server-writes.ts";
