@@ -1,12 +1,29 @@
 # syntax=docker/dockerfile:1
 
 # Isola in one image. Node 24 strips TypeScript types itself, so the image runs the
-# sources as they are: there is no build step for server code, only a dependency install.
+# sources as they are: there is no build step for server code, only a dependency install;
+# the web app alone is bundled (by Vite, in the `web` stage).
 #
 # The base is pinned to Node's major version (the one in .node-version), not to a patch
 # release: rebuilding picks up Node 24 security fixes, while a new major (which may change
 # type stripping or break isolated-vm's native module) is a deliberate change made here.
 # bookworm-slim (glibc) matches isolated-vm's prebuilt linux binaries, so no compiler is needed.
+
+# ---- web: the web app's bundles (web/build), made with its build tools (dev dependencies) ----
+FROM node:24-bookworm-slim AS web
+WORKDIR /app
+RUN npm install --global pnpm@12.21.0
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY schema/package.json schema/
+COPY sandbox/package.json sandbox/
+COPY runtime/package.json runtime/
+COPY control/package.json control/
+COPY web/package.json web/
+RUN pnpm install --frozen-lockfile --filter "@isola/web..."
+COPY tsconfig.base.json ./
+COPY schema/ schema/
+COPY web/ web/
+RUN pnpm --filter @isola/web build
 
 # ---- build: production dependencies only, from the frozen lockfile ----
 FROM node:24-bookworm-slim AS build
@@ -41,6 +58,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root: the app user can read the code but not change it.
 COPY --from=build /app /app
+# The web role serves this build; the image has no build tools to make another.
+COPY --from=web /app/web/build /app/web/build
 
 # The only writable place: the embedded database (when DATABASE_URL is unset) and generated keys.
 RUN mkdir -p /data && chown node:node /data

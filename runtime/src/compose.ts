@@ -14,6 +14,7 @@ import {
 } from "@isola/control";
 import { compileServer, SandboxSupervisor } from "@isola/sandbox";
 import { type Config, ServerLogs } from "@isola/schema";
+import { webPlugin } from "@isola/web";
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import type { ReadinessDetails } from "./http/health.ts";
@@ -26,13 +27,20 @@ import type { Composition } from "./process/start.ts";
 import type { Stores } from "./stores/open-stores.ts";
 
 /**
- * The composition root: builds what ISOLA_ROLES asks for from the stores, once. Roles that
- * are listed but not built yet mount nothing (the startup log lists what is mounted).
+ * The composition root: builds what ISOLA_ROLES asks for from the stores, once. The startup
+ * log lists what is mounted.
  */
 export async function composeRoles(config: Config, stores: Stores, logger: Logger): Promise<Composition> {
   const roles = new Set(config.roles);
+  // The web app talks to control only over its HTTP API: in this process (inject), or elsewhere.
+  if (roles.has("web") && !roles.has("control") && !config.controlUrl) {
+    throw new Error("the web role needs the control role on the same node, or ISOLA_CONTROL_URL");
+  }
+  const web = roles.has("web")
+    ? webPlugin({ publicUrl: config.publicUrl, controlUrl: roles.has("control") ? undefined : config.controlUrl })
+    : undefined;
   const needsSandbox = roles.has("control") || roles.has("runtime") || roles.has("worker");
-  if (!needsSandbox) return { plugins: [], mounted: [], close: async () => {} };
+  if (!needsSandbox) return { plugins: web ? [web] : [], mounted: web ? ["web"] : [], close: async () => {} };
 
   // First, before anything starts: a missing or unsafe key is a startup failure (one fatal line).
   const secretKey = loadSecretKey(config, { warn: (message) => logger.warn(message) });
@@ -125,6 +133,10 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     urlErrors.push(mcpUrlErrors);
     readiness.limits = () => runtime.limits.status();
     closers.push(runtime.close);
+  }
+  if (web) {
+    plugins.push(web);
+    mounted.push("web");
   }
   return {
     plugins,

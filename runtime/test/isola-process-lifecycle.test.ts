@@ -36,9 +36,11 @@ describe("isola start on the embedded defaults", () => {
       checks: { database: { ok: true, kind: "pglite" }, bus: { ok: true, kind: "memory" } },
     });
 
+    // The web role answers URLs no other role routes: its 404 page.
     const unknown = await fetch(`${isola.url}/no-such-route`);
     expect(unknown.status).toBe(404);
-    expect(unknown.headers.get("content-type")).toMatch(/application\/json/);
+    expect(unknown.headers.get("content-type")).toMatch(/text\/html/);
+    expect(await unknown.text()).toContain("Page not found");
 
     isola.child.kill("SIGTERM");
     expect(await isola.exited).toEqual({ code: 0, signal: null });

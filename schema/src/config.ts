@@ -139,6 +139,8 @@ export const environmentSchema = z.object({
   ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: optional(
     z.enum(["true", "false"], { error: (issue) => `expected true or false, got ${quoted(issue.input)}` }),
   ),
+  // Where a web node without the control role reaches the control plane's API.
+  ISOLA_CONTROL_URL: optional(httpUrl),
 });
 
 /** The variables Isola reads, for documentation and for checking deployment files. */
@@ -183,6 +185,8 @@ export interface Config {
   buildModels: { plan: string; code: string };
   /** The model that answers ctx.llm (ISOLA_MODEL_LLM). */
   llmModel: string;
+  /** The control plane the web role calls over HTTP; unset: the control role of the same process. */
+  controlUrl: string | undefined;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -228,6 +232,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         code: e.ISOLA_MODEL_CODE ?? DEFAULT_MODELS.code,
       },
       llmModel: e.ISOLA_MODEL_LLM ?? DEFAULT_MODELS.llm,
+      controlUrl: e.ISOLA_CONTROL_URL,
     },
   };
 }

@@ -74,6 +74,7 @@ describe("parseConfig accepts", () => {
     [{ ISOLA_EGRESS_ALLOW_PRIVATE: "true" }, { egressAllowPrivate: true }],
     [{ ISOLA_OAUTH_CLIENTS_FILE: "clients.json" }, { oauthClientsFile: "/base/clients.json" }],
     [{ ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: "true" }, { oauthCimdAllowLoopback: true }],
+    [{ ISOLA_CONTROL_URL: "http://control.internal:3000/" }, { controlUrl: "http://control.internal:3000" }],
   ])("%j", (env, expected) => {
     const result = parseConfig(env, "/base");
     expect(result.ok).toBe(true);
@@ -106,6 +107,7 @@ describe("parseConfig refuses, naming the variable and what it expects", () => {
     ["ISOLA_MCP_DOMAIN", "https://mcp.example.com", /^ISOLA_MCP_DOMAIN: expected a domain name/],
     ["ISOLA_EGRESS_ALLOW_PRIVATE", "yes", /^ISOLA_EGRESS_ALLOW_PRIVATE: expected true or false, got "yes"$/],
     ["ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK", "1", /^ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: expected true or false, got "1"$/],
+    ["ISOLA_CONTROL_URL", "control:3000", /^ISOLA_CONTROL_URL: expected an http\(s\) URL/],
   ])("%s=%s", (name, value, message) => {
     const result = parseConfig({ [name]: value });
     expect(result.ok).toBe(false);

@@ -1,0 +1,24 @@
+import { AccountForm } from "../components/account-form.tsx";
+import { PublicTopBar } from "../components/shell.tsx";
+import { accountAction, redirectIfSignedIn } from "../lib/account.server.ts";
+import type { Route } from "./+types/signup";
+
+export const meta: Route.MetaFunction = () => [{ title: "Sign up · Isola" }];
+
+export async function loader({ request, context }: Route.LoaderArgs) {
+  await redirectIfSignedIn(request, context);
+  return null;
+}
+
+export async function action({ request, context }: Route.ActionArgs) {
+  return accountAction("signup", request, context);
+}
+
+export default function SignUp({ actionData }: Route.ComponentProps) {
+  return (
+    <>
+      <PublicTopBar />
+      <AccountForm kind="signup" errors={actionData} />
+    </>
+  );
+}

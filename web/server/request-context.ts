@@ -1,0 +1,17 @@
+import type { RouterContextProvider, ServerBuild } from "react-router";
+import type { ControlClient } from "./control-client.ts";
+
+/** What every loader, action and middleware of the web app gets for the request it serves. */
+export interface WebRequestContext {
+  control: ControlClient;
+  /** Set-Cookie values this response carries: control's (sign-in, sign-out) and the web's own (flash). */
+  setCookies: string[];
+  /** Whether cookies the web sets must be Secure (PUBLIC_URL is https). */
+  secureCookies: boolean;
+}
+
+/** What the server build (server/entry.ts, bundled by Vite) exports for the Fastify plugin. */
+export interface WebServerEntry {
+  build: ServerBuild;
+  loadContext(web: WebRequestContext): RouterContextProvider;
+}

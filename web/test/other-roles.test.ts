@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { ownedByAnotherRole } from "../server/other-roles.ts";
+
+describe("URLs the web app leaves to the other roles", () => {
+  it.each([
+    "/api",
+    "/api/v2/anything",
+    "/oauth",
+    "/oauth/interaction/abc",
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/security.txt",
+    "/_isola/mcp",
+    "/_isola/else",
+    "/mcp",
+    "/weather/mcp",
+    "/weather/mcp?x=1",
+    "/a/b/mcp",
+    "/weather/sse",
+    "/weather/messages",
+  ])("%s is another role's", (path) => {
+    expect(ownedByAnotherRole(path)).toBe(true);
+  });
+
+  it.each([
+    "/",
+    "/dashboard",
+    "/signin?next=%2Fapi%2Fv1",
+    "/servers/new",
+    "/servers/weather",
+    "/servers/weather/logs",
+    "/orgs/acme/members",
+    "/apis",
+    "/oauthx",
+    "/docs/mcp-guide",
+    "/assets/app.css",
+  ])("%s is the web app's", (path) => {
+    expect(ownedByAnotherRole(path)).toBe(false);
+  });
+});
