@@ -8,6 +8,16 @@ export default [
   route("signup", "routes/signup.tsx"),
   route("signout", "routes/signout.tsx"),
   // Pages behind sign-in: the layout's middleware asks control who the browser is.
-  layout("routes/signed-in.tsx", [route("dashboard", "routes/dashboard.tsx")]),
+  layout("routes/signed-in.tsx", [
+    route("dashboard", "routes/dashboard.tsx"),
+    // dashboard and wizard pages
+    route("servers/:slug", "routes/server.tsx", [
+      // server tabs: overview, tools, logs, metrics
+      // server tabs: secrets, versions, keys, settings
+    ]),
+    // org and account pages
+  ]),
+  // public account pages (password reset, invitations)
+  // OAuth interaction pages
   route("*", "routes/not-found.tsx"),
 ] satisfies RouteConfig;
