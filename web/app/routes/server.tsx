@@ -17,7 +17,9 @@ export const SERVER_TABS = [
   { to: "settings", label: "Settings" },
 ] as const;
 
-export const meta: Route.MetaFunction = ({ loaderData }) => [{ title: `${loaderData?.server.name ?? "Server"} · Isola` }];
+export const meta: Route.MetaFunction = ({ loaderData }) => [
+  { title: `${loaderData?.server.name ?? "Server"} · Isola` },
+];
 
 /** The server every tab shows (children read it with useRouteLoaderData("routes/server")). */
 export async function loader({ params, context }: Route.LoaderArgs) {
