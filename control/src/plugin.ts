@@ -18,6 +18,7 @@ import { problem } from "./http/problems.ts";
 import type { AnyRoute, RouteContext } from "./http/route.ts";
 import { keyRoutes } from "./keys/key-routes.ts";
 import { grantRoutes } from "./oauth/grant-routes.ts";
+import { playgroundRoutes } from "./oauth/playground-routes.ts";
 import { logRoutes } from "./observe/log-routes.ts";
 import { usageRoutes } from "./observe/usage-routes.ts";
 import { invitationRoutes } from "./orgs/invitation-routes.ts";
@@ -25,6 +26,7 @@ import { memberRoutes } from "./orgs/member-routes.ts";
 import { modelKeyRoutes } from "./orgs/model-key-routes.ts";
 import { orgRoutes } from "./orgs/org-routes.ts";
 import { readPlansFile } from "./orgs/plans.ts";
+import { secretRequestRoutes } from "./secrets/secret-request-routes.ts";
 import { secretRoutes } from "./secrets/secret-routes.ts";
 import { serverRoutes } from "./servers/server-routes.ts";
 import { versionRoutes } from "./servers/version-routes.ts";
@@ -48,12 +50,14 @@ const ROUTE_GROUPS = [
   serverRoutes,
   versionRoutes,
   secretRoutes,
+  secretRequestRoutes,
   templateRoutes,
   orgRoutes,
   modelKeyRoutes,
   memberRoutes,
   invitationRoutes,
   keyRoutes,
+  playgroundRoutes,
   usageRoutes,
   logRoutes,
   auditRoutes,

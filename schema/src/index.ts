@@ -8,6 +8,8 @@ export * from "./api/health.ts";
 export * from "./api/keys.ts";
 export * from "./api/logs.ts";
 export * from "./api/orgs.ts";
+export * from "./api/playground.ts";
+export * from "./api/secret-requests.ts";
 export * from "./api/secrets.ts";
 export * from "./api/servers.ts";
 export * from "./api/templates.ts";

@@ -48,7 +48,7 @@ export function isolaMcpPlugin(deps: ControlDeps, options: IsolaMcpOptions = {})
           .subscribe(OAUTH_GRANT_REVOKED, (grantId) => accessTokens.forgetGrant(grantId))
           .catch(() => async () => {})
       : async () => {};
-    // Open streams (a GET, a call waiting on a form) would hold close() open: sessions end first.
+    // Open streams (a GET, a call waiting for a secret) would hold close() open: sessions end first.
     app.addHook("preClose", async () => {
       clearInterval(sweeper);
       await sessions.closeAll();

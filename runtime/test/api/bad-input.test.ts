@@ -17,7 +17,10 @@ const UNKNOWN: Record<string, { value: () => string; detail: RegExp }> = {
   org: { value: () => "no-such-org", detail: /no org called no-such-org/ },
   name: { value: () => "NO_SUCH_SECRET", detail: /has no secret NO_SUCH_SECRET/ },
   number: { value: () => "999", detail: /has no version 999/ },
-  id: { value: () => randomUUID(), detail: /no (token|key|unaccepted invitation|grant|build) with that id/ },
+  id: {
+    value: () => randomUUID(),
+    detail: /no (token|key|unaccepted invitation|grant|build|secret request) with that id/,
+  },
   userId: { value: () => randomUUID(), detail: /no such member/ },
 };
 

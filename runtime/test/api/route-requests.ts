@@ -3,6 +3,7 @@
 // so that an allowed caller's request succeeds. A route the OpenAPI document lists without a
 // builder here fails both suites.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createSecretRequest } from "@isola/control/mcp-server";
 import type { Manifest, OrgRole } from "@isola/schema";
 import type { Api, Client } from "../support/api-harness.ts";
 import { deployHello, HELLO_SOURCE } from "../support/api-harness.ts";
@@ -331,6 +332,13 @@ export const PLAN_FIXTURE = {
   questions: [],
 };
 
+/** A secret request of Isola's MCP server, open for the caller (a random id for a caller with no account). */
+async function secretRequestFor(w: World, caller: Caller): Promise<string> {
+  if (!caller.userId) return randomBytes(16).toString("base64url");
+  const fields = [{ name: "SOME_TOKEN", required: true }];
+  return (await createSecretRequest(w.api.stores.bus, { userId: caller.userId, fields, message: "m" })).id;
+}
+
 const at =
   (url: string): Builder =>
   async () => ({ url });
@@ -407,12 +415,19 @@ export const BUILDERS: Record<string, Builder> = {
   "DELETE /servers/{slug}/secrets/{name}": async (w) => ({
     url: `servers/${w.shared}/secrets/${await w.secret(w.shared)}`,
   }),
+  // A secret request is its asker's alone: one open for the caller (anyone else's would be a 404).
+  "GET /secret-requests/{id}": async (w, caller) => ({ url: `secret-requests/${await secretRequestFor(w, caller)}` }),
+  "POST /secret-requests/{id}": async (w, caller) => ({
+    url: `secret-requests/${await secretRequestFor(w, caller)}`,
+    body: { values: { SOME_TOKEN: "a value" } },
+  }),
 
   "POST /servers/{slug}/keys": async (w) => ({ url: `servers/${w.shared}/keys`, body: { name: w.unique("key") } }),
   "GET /servers/{slug}/keys": async (w) => ({ url: `servers/${w.shared}/keys` }),
   "DELETE /servers/{slug}/keys/{id}": async (w) => ({
     url: `servers/${w.shared}/keys/${await w.apiKey(w.shared)}`,
   }),
+  "POST /servers/{slug}/playground-token": async (w) => ({ url: `servers/${w.shared}/playground-token` }),
 
   "GET /templates": at("templates"),
   "GET /templates/{template}": at("templates/weather"),

@@ -2,7 +2,7 @@
 // talking to Isola alone. Brief -> get_build shows the plan's questions -> answer_build -> the
 // build succeeds -> tools/call on the NEW server's MCP URL answers. The model is the local fake of
 // the Anthropic Messages API answering recorded messages (plan-weather, code-weather), as in
-// runtime/test/builds/build-pipeline.test.ts. Also: answer_build asks for the plan's secrets in a form.
+// runtime/test/builds/build-pipeline.test.ts. Also: answer_build asks for the plan's secrets on Isola's page (URL-mode elicitation).
 import { randomBytes } from "node:crypto";
 import { createSecretVault, loadSecretKey } from "@isola/control";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -13,7 +13,7 @@ import { type Api, startApi } from "../support/api-harness.ts";
 import { answer, type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic.ts";
 import { quickDatabase } from "../support/mcp.ts";
 import { eventually } from "../support/wait.ts";
-import { connectIsola, dataOf, type IsolaClient, textOf } from "./isola-client.ts";
+import { connectIsola, dataOf, enterOnPage, type IsolaClient, textOf, urlParams } from "./isola-client.ts";
 
 const FINISHED = ["succeeded", "failed", "cancelled"];
 
@@ -27,7 +27,12 @@ describe("Isola's MCP server drives a build from a brief to a live server", () =
     previousBaseUrl = process.env.ANTHROPIC_BASE_URL;
     // The SDK reads it when a client is made: the runner's model talks to the fake.
     process.env.ANTHROPIC_BASE_URL = fake.url;
-    api = await startApi(quickDatabase(), { ANTHROPIC_API_KEY: "sk-ant-test-key" }, { listen: true });
+    // No web role: the test plays the secrets page itself, through the API.
+    api = await startApi(
+      quickDatabase(),
+      { ANTHROPIC_API_KEY: "sk-ant-test-key", ISOLA_ROLES: "runtime,control,worker" },
+      { listen: true },
+    );
   }, 120_000);
   afterAll(async () => {
     await api?.close();
@@ -118,10 +123,10 @@ describe("Isola's MCP server drives a build from a brief to a live server", () =
     }
   });
 
-  it("answer_build asks for the plan's secrets in a form and stores them with the new server", async () => {
+  it("answer_build asks for the plan's secrets on Isola's page and stores them with the new server", async () => {
     const token = `ghp_${randomBytes(16).toString("hex")}`;
     const isola = await connectIsola(api, api.adminToken, {
-      elicit: () => ({ action: "accept", content: { GITHUB_TOKEN: token } }),
+      elicit: enterOnPage(api.adminToken, { GITHUB_TOKEN: token }),
     });
     try {
       fake.queue(answer.message("plan-github-issues"));
@@ -134,18 +139,17 @@ describe("Isola's MCP server drives a build from a brief to a live server", () =
       // Hosts the plan does not name are refused before anyone is asked for a secret.
       const foreign = await isola.call("answer_build", { build: queued.id, approvedEgress: ["evil.example.com"] });
       expect(textOf(foreign)).toMatch(/approve only hosts the plan names; not in it: evil.example.com/);
-      expect(isola.forms).toEqual([]);
+      expect(isola.elicitations).toEqual([]);
 
       // The code step's answer, so that the runner asks the fake nothing more after this test.
       fake.queue(answer.message("code-weather"));
       const answered = await isola.call("answer_build", { build: queued.id, approvedEgress: ["api.github.com"] });
       const confirmed = dataOf(answered);
       expect(["confirmed", "coding"]).toContain(confirmed.status);
-      expect(isola.forms).toHaveLength(1);
-      expect(isola.forms[0]?.requestedSchema).toMatchObject({
-        properties: { GITHUB_TOKEN: { type: "string" } },
-        required: ["GITHUB_TOKEN"],
-      });
+      expect(isola.elicitations).toHaveLength(1);
+      const asked = urlParams(isola.elicitations[0]);
+      expect(asked.url).toBe(`${api.url}/secret-requests/${asked.elicitationId}`);
+      expect(isola.completions).toEqual([asked.elicitationId]);
       const server = await api.stores.db
         .selectFrom("servers")
         .select(["id", "egress_approved"])
@@ -164,7 +168,7 @@ describe("Isola's MCP server drives a build from a brief to a live server", () =
     }
   });
 
-  it("answer_build by a client without forms refuses when the plan needs a secret, and the build keeps waiting", async () => {
+  it("answer_build by a client without URL mode refuses when the plan needs a secret, and the build keeps waiting", async () => {
     const isola = await connectIsola(api, api.adminToken);
     try {
       fake.queue(answer.message("plan-github-issues"));
@@ -174,7 +178,8 @@ describe("Isola's MCP server drives a build from a brief to a live server", () =
       await until(isola, queued.id, "waiting");
       const result = await isola.call("answer_build", { build: queued.id, approvedEgress: ["api.github.com"] });
       expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/The build was not confirmed: this MCP client cannot show a form/);
+      expect(textOf(result)).toMatch(/The build was not confirmed: this MCP client cannot open a page for the user/);
+      expect(textOf(result)).toContain(`${api.url}/servers/new/${queued.id}`);
       expect(textOf(result)).toContain(`POST ${api.url}/api/v1/builds/${queued.id}/confirm`);
       expect(dataOf(await isola.call("get_build", { build: queued.id })).build.status).toBe("waiting");
       // A confirmation of a build that is not waiting is a conflict, in words.

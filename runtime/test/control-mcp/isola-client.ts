@@ -1,11 +1,14 @@
 // The official MCP SDK client connected to Isola's own MCP server (/_isola/mcp) of a listening
-// test instance, with a personal access token; optionally answering elicitation forms.
+// test instance, with a personal access token; optionally answering elicitations (URL mode, as
+// Isola asks for secrets; or form mode only, to see that Isola never sends a form).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   type CallToolResult,
-  type ElicitRequestFormParams,
+  ElicitationCompleteNotificationSchema,
+  type ElicitRequestParams,
   ElicitRequestSchema,
+  type ElicitRequestURLParams,
   type ElicitResult,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Api, Client as ApiClient } from "../support/api-harness.ts";
@@ -18,32 +21,39 @@ export const tokenOf = (client: ApiClient) => (client.headers.authorization ?? "
 export interface IsolaClient {
   client: Client;
   transport: StreamableHTTPClientTransport;
-  /** Every form the server asked this client to show. */
-  forms: ElicitRequestFormParams[];
+  /** Every elicitation the server sent this client. */
+  elicitations: ElicitRequestParams[];
+  /** The elicitation ids of every notifications/elicitation/complete received. */
+  completions: string[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
 export interface IsolaClientOptions {
-  /** Answers forms; without it the client does not declare elicitation. */
-  elicit?: (params: ElicitRequestFormParams) => ElicitResult | Promise<ElicitResult>;
+  /** Answers elicitations; without it the client does not declare elicitation. */
+  elicit?: (params: ElicitRequestParams) => ElicitResult | Promise<ElicitResult>;
+  /** The modes the client declares (with `elicit`): URL mode by default, as a client Isola can ask for secrets. */
+  modes?: ("url" | "form")[];
 }
 
 export async function connectIsola(api: Api, token: string, options: IsolaClientOptions = {}): Promise<IsolaClient> {
-  const forms: ElicitRequestFormParams[] = [];
+  const elicitations: ElicitRequestParams[] = [];
+  const completions: string[] = [];
+  const modes = options.modes ?? ["url"];
   const client = new Client(
     { name: "isola-mcp-test", version: "1.0.0" },
-    { capabilities: options.elicit ? { elicitation: { form: {} } } : {} },
+    { capabilities: options.elicit ? { elicitation: Object.fromEntries(modes.map((mode) => [mode, {}])) } : {} },
   );
   if (options.elicit) {
     const answer = options.elicit;
     client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      // Isola asks with forms only (no URL mode yet).
-      if (!("requestedSchema" in request.params)) throw new Error(`not a form: ${JSON.stringify(request.params)}`);
-      forms.push(request.params);
+      elicitations.push(request.params);
       return answer(request.params);
     });
   }
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (notification) => {
+    completions.push(notification.params.elicitationId);
+  });
   const transport = new StreamableHTTPClientTransport(new URL(isolaMcpUrl(api)), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
@@ -51,11 +61,45 @@ export async function connectIsola(api: Api, token: string, options: IsolaClient
   return {
     client,
     transport,
-    forms,
+    elicitations,
+    completions,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: () => client.close(),
   };
 }
+
+/** The URL-mode elicitation's params (fails the test when it is not one). */
+export function urlParams(params: ElicitRequestParams | undefined): ElicitRequestURLParams {
+  if (params?.mode !== "url") throw new Error(`not a URL-mode elicitation: ${JSON.stringify(params)}`);
+  return params;
+}
+
+/** The secret request's id in the page's URL. */
+export const requestIdOf = (url: string) => new URL(url).pathname.replace(/^\/secret-requests\//, "");
+
+/** POSTs the values to the secret request behind `url`, as the browser would for the signed-in user. */
+export async function postValues(
+  url: string,
+  token: string,
+  values: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const target = new URL(url);
+  const response = await fetch(`${target.origin}/api/v1/secret-requests/${requestIdOf(url)}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ values }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** An elicitation handler that does what the user would: opens the page, enters the values (as `token`'s user), accepts. */
+export const enterOnPage =
+  (token: string, values: Record<string, string>) =>
+  async (params: ElicitRequestParams): Promise<ElicitResult> => {
+    const posted = await postValues(urlParams(params).url, token, values);
+    if (posted.status !== 200) throw new Error(`the page's POST failed: ${JSON.stringify(posted)}`);
+    return { action: "accept" };
+  };
 
 /** The text of a result's blocks, joined. */
 export const textOf = (result: CallToolResult) =>

@@ -1,6 +1,6 @@
 // The tools of Isola's MCP server act as the token's user with the REST API's own checks: a viewer
-// reads but does not deploy, roll back, set secrets or add tools (403, nothing changes, no form is
-// shown); another org's servers do not exist for them (404).
+// reads but does not deploy, roll back, set secrets or add tools (403, nothing changes, nothing is
+// asked of the user); another org's servers do not exist for them (404).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminOrg, memberOf, newOrg, tokenIn } from "../api/orgs-people.ts";
 import { type Api, deployHello, HELLO_SOURCE, startApi } from "../support/api-harness.ts";
@@ -46,7 +46,7 @@ describe("Isola's MCP server: the same permissions as the REST API", () => {
     ["add_declarative_tools", { server: slug, tools: [{ kind: "static", name: "x", description: "xx", result: 1 }] }],
     ["deploy_template", { template: "faq", slug: "perm-faq" }],
     ["create_server_from_brief", { prompt: "A server that tells jokes about cats" }],
-  ])("a viewer may not %s: 403 in words, nothing changes, no form", async (tool, args) => {
+  ])("a viewer may not %s: 403 in words, nothing changes, nothing asked", async (tool, args) => {
     const before = await api.admin.get(`servers/${slug}`);
     const versions = (await api.admin.get(`servers/${slug}/versions`)).body.items.length;
     const result = await viewer.call(tool, args);
@@ -55,7 +55,7 @@ describe("Isola's MCP server: the same permissions as the REST API", () => {
       /Your role does not allow this: this needs the member role or above; you are viewer/,
     );
     expect(textOf(result)).toContain("urn:isola:problem:forbidden");
-    expect(viewer.forms).toEqual([]);
+    expect(viewer.elicitations).toEqual([]);
     const after = await api.admin.get(`servers/${slug}`);
     expect(after.body.revision).toBe(before.body.revision);
     expect((await api.admin.get(`servers/${slug}/versions`)).body.items.length).toBe(versions);
@@ -76,7 +76,7 @@ describe("Isola's MCP server: the same permissions as the REST API", () => {
     const result = await outsider.call(tool, args);
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/Not found: no server called perm-hello/);
-    expect(outsider.forms).toEqual([]);
+    expect(outsider.elicitations).toEqual([]);
   });
 
   it("another org's owner does not see the server in its list", async () => {

@@ -1,13 +1,13 @@
 // The pure parts of Isola's MCP server, case by case: whose session is whose and which are closed,
-// how declarative tools add up, what the secret form asks, what get_build says to do next, and
+// how declarative tools add up, which answers a secret request refuses, what get_build says to do next, and
 // Isola's own MCP URL as an OAuth resource.
 import {
+  answerErrors,
   callerKey,
   deletionRefused,
   mergeDeclarative,
   nextStep,
   SessionTable,
-  secretForm,
 } from "@isola/control/mcp-server";
 import { ISOLA_RESOURCE, isolaMcpResource, resolveResource } from "@isola/control/oauth";
 import type { BuildView, Database, DeclarativeServer } from "@isola/schema";
@@ -96,27 +96,26 @@ describe("declarative tools add up", () => {
   });
 });
 
-describe("the secret form", () => {
-  it("asks one string field per secret, the required ones required, with how to get each", () => {
-    expect(
-      secretForm([
-        { name: "API_KEY", description: "The key.", howToGet: "Settings > Keys", required: true },
-        { name: "REGION", required: false },
-      ]),
-    ).toEqual({
-      type: "object",
-      properties: {
-        API_KEY: {
-          type: "string",
-          title: "API_KEY",
-          description: "The key. How to get it: Settings > Keys",
-          minLength: 1,
-          maxLength: 65_536,
-        },
-        REGION: { type: "string", title: "REGION", description: "", minLength: 1, maxLength: 65_536 },
-      },
-      required: ["API_KEY"],
-    });
+describe("what an answer to a secret request gets wrong", () => {
+  const fields = [
+    { name: "API_KEY", required: true },
+    { name: "REGION", required: false },
+  ];
+  it.each([
+    [{ API_KEY: "k" }, []],
+    [{ API_KEY: "k", REGION: "eu" }, []],
+    [{}, [{ path: "values.API_KEY", message: "API_KEY is required" }]],
+    [{ REGION: "eu" }, [{ path: "values.API_KEY", message: "API_KEY is required" }]],
+    [{ API_KEY: "k", OTHER: "x" }, [{ path: "values.OTHER", message: "this request does not ask for OTHER" }]],
+    [
+      { api_key: "k" },
+      [
+        { path: "values.API_KEY", message: "API_KEY is required" },
+        { path: "values.api_key", message: "this request does not ask for api_key" },
+      ],
+    ],
+  ])("%j", (values, errors) => {
+    expect(answerErrors(fields, values as Record<string, string>)).toEqual(errors);
   });
 });
 
@@ -154,7 +153,7 @@ describe("what get_build says to do next", () => {
     [{ status: "planning" }, /planning the server; call get_build/],
     [
       { status: "waiting", plan },
-      /Question units: Which units\? \(if unanswered: metric\)[\s\S]*approve them\): api.example.com[\s\S]*form\): KEY[\s\S]*answer_build/,
+      /Question units: Which units\? \(if unanswered: metric\)[\s\S]*approve them\): api.example.com[\s\S]*enter them\): KEY[\s\S]*answer_build/,
     ],
     [{ status: "checking", round: 2 }, /round 2 of 3/],
     [{ status: "succeeded", url: "https://h/w/mcp", version: 1 }, /live at https:\/\/h\/w\/mcp \(version 1\)/],

@@ -185,10 +185,11 @@ describe("Isola's MCP server: servers, logs, usage and templates", () => {
     }
   });
 
-  it("deploy_template of a template with a required secret, by a client that cannot show a form, says how to do it otherwise", async () => {
+  it("deploy_template of a template with a required secret, by a client without URL-mode elicitation, says how to do it otherwise", async () => {
     const result = await isola.call("deploy_template", { template: "notion-search", slug: "tools-notion" });
     expect(result.isError).toBe(true);
-    expect(textOf(result)).toMatch(/cannot show a form/);
+    expect(textOf(result)).toMatch(/cannot open a page for the user \(it did not declare URL-mode elicitation\)/);
+    expect(textOf(result)).toContain(`${api.url}/dashboard`);
     expect(textOf(result)).toContain(`POST ${api.url}/api/v1/templates/notion-search/deploy`);
     expect((await api.admin.get("servers/tools-notion")).status).toBe(404);
   });

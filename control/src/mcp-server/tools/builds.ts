@@ -12,7 +12,7 @@ import {
 import { z } from "zod";
 import { confirmationProblem } from "../../builds/build-actions.ts";
 import { readEvents } from "../../builds/build-store.ts";
-import { askForSecrets, notAnswered, type SecretField } from "../secret-form.ts";
+import { askForSecrets, notAnswered, type SecretField } from "../secret-elicitation.ts";
 import { addTool, answer, refusal, type ToolContext } from "../tool-kit.ts";
 
 /** Events get_build returns at most per call; `lastEvent` says where to continue. */
@@ -36,7 +36,7 @@ export function nextStep(build: BuildView): string {
       if (plan.egress.length) parts.push(`Hosts the code must reach (approve them): ${plan.egress.join(", ")}`);
       if (plan.secrets.length) {
         parts.push(
-          `Secrets it reads (answer_build asks the user for them in a form): ${plan.secrets.map((s) => s.name).join(", ")}`,
+          `Secrets it reads (answer_build sends the user to a page of Isola's to enter them): ${plan.secrets.map((s) => s.name).join(", ")}`,
         );
       }
       parts.push(`Ask the user, then call answer_build with ${id}, the answers by question id and the approved hosts.`);
@@ -135,12 +135,13 @@ export function registerBuildTools(context: ToolContext): void {
   addTool(mcp, "answer_build", {
     title: "Answer a build's plan",
     description:
-      "Confirms a waiting build: the user's answers to the plan's questions (by question id) and the hosts they approve (only hosts the plan names). Secrets are never arguments: when the plan needs secrets not set yet, Isola asks the user for them in a form shown by the client, and stores them encrypted. The model then writes the code; follow it with get_build. Needs the member role.",
+      "Confirms a waiting build: the user's answers to the plan's questions (by question id) and the hosts they approve (only hosts the plan names). Secrets are never arguments: when the plan needs secrets not set yet, the client opens a page of Isola's for the user (URL-mode elicitation), where they enter them; Isola stores them encrypted. The model then writes the code; follow it with get_build. Needs the member role.",
     input: confirmBuildBody.omit({ secrets: true }).extend({ build: buildId.describe("The build's id") }),
     output: buildView,
     // Destructive: confirming a build of a live server deploys its new version over the old one.
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-    async run({ build: id, answers, approvedEgress }, { request, extra }) {
+    async run({ build: id, answers, approvedEgress }, call) {
+      const { request } = call;
       const build = await builds.load(request, id, "servers:update");
       let secrets: Record<string, string> = {};
       if (build.status === "waiting") {
@@ -153,15 +154,15 @@ export function registerBuildTools(context: ToolContext): void {
         const wanted: SecretField[] = plan.secrets.filter((secret) => !setAlready.includes(secret.name));
         if (wanted.length > 0) {
           const asked = await askForSecrets(
-            mcp,
-            extra,
+            context,
+            call,
             `The server "${plan.server.name}" that Isola is building needs these secrets. They are stored encrypted and never shown again.`,
             wanted,
           );
           // Optional secrets may stay unset; the build goes on without them.
           if (!asked.ok && wanted.some((secret) => secret.required)) {
             return refusal(
-              `The build was not confirmed: ${notAnswered(asked.why)}. The user can confirm it with the secrets in Isola's web app, or with the API: POST ${deps.config.publicUrl}/api/v1/builds/${build.id}/confirm with {"answers": {...}, "approvedEgress": [...], "secrets": {"${wanted[0]?.name}": "..."}}.`,
+              `The build was not confirmed: ${notAnswered(asked.why)}. The user can confirm it with the secrets on the build's page in Isola's web app: ${deps.config.publicUrl}/servers/new/${build.id}, or with the API: POST ${deps.config.publicUrl}/api/v1/builds/${build.id}/confirm with {"answers": {...}, "approvedEgress": [...], "secrets": {"${wanted[0]?.name}": "..."}}.`,
             );
           }
           if (asked.ok) secrets = asked.values;

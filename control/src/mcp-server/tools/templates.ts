@@ -3,7 +3,7 @@ import { z } from "zod";
 import { authorize } from "../../auth/authorize.ts";
 import { targetOrg } from "../../servers/server-routes.ts";
 import { deployTemplate, findTemplate, templateListing } from "../../templates/template-deploy.ts";
-import { askForSecrets, notAnswered } from "../secret-form.ts";
+import { askForSecrets, notAnswered } from "../secret-elicitation.ts";
 import { addTool, answer, refusal, type ToolContext } from "../tool-kit.ts";
 
 /** The template gallery: ready-made servers that deploy without a model. */
@@ -26,11 +26,12 @@ export function registerTemplateTools(context: ToolContext): void {
   addTool(mcp, "deploy_template", {
     title: "Deploy a template",
     description:
-      "Creates a live server from a template: a new server with this slug, its settings (`config`, by name; the others keep their defaults), its hosts approved, version 1 compiled and deployed. Secrets are never arguments: when the template reads secrets, Isola asks the user for them in a form the client shows. Needs the member role in the org.",
+      "Creates a live server from a template: a new server with this slug, its settings (`config`, by name; the others keep their defaults), its hosts approved, version 1 compiled and deployed. Secrets are never arguments: when the template reads secrets, the client opens a page of Isola's for the user (URL-mode elicitation), where they enter them. Needs the member role in the org.",
     input: templateDeployBody.omit({ secrets: true }).extend({ template: templateId.describe("The template's id") }),
     output: templateDeployView,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-    async run({ template: id, ...body }, { request, extra }) {
+    async run({ template: id, ...body }, call) {
+      const { request } = call;
       const template = findTemplate(catalogue, id);
       // The permissions first: nobody is asked for a secret that could not be stored.
       const org = await targetOrg(deps, request, body.org);
@@ -40,14 +41,14 @@ export function registerTemplateTools(context: ToolContext): void {
       const wanted = template.manifest.secrets;
       if (wanted.length > 0) {
         const asked = await askForSecrets(
-          mcp,
-          extra,
+          context,
+          call,
           `The ${template.manifest.name} template (server ${body.slug}) reads these secrets. They are stored encrypted and never shown again.`,
           wanted,
         );
         if (!asked.ok && wanted.some((secret) => secret.required)) {
           return refusal(
-            `Nothing was deployed: ${notAnswered(asked.why)}. The user can deploy it with its secrets in Isola's web app, or with the API: POST ${deps.config.publicUrl}/api/v1/templates/${id}/deploy with {"slug": "${body.slug}", "secrets": {...}}.`,
+            `Nothing was deployed: ${notAnswered(asked.why)}. The user can deploy it with its secrets in Isola's web app (${deps.config.publicUrl}/dashboard), or with the API: POST ${deps.config.publicUrl}/api/v1/templates/${id}/deploy with {"slug": "${body.slug}", "secrets": {...}}.`,
           );
         }
         if (asked.ok) secrets = asked.values;
