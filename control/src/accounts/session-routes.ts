@@ -8,6 +8,8 @@ import { hashPassword, newToken } from "../auth/secrets-at-rest.ts";
 import type { ControlDeps } from "../deps.ts";
 import { Problem, problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
+import { sessionGrantId } from "../oauth/dashboard-tokens.ts";
+import { announceGrantRevoked } from "../oauth/grants.ts";
 import { createOrgWithOwner } from "./orgs.ts";
 import { checkPassword, takeSignInAttempt } from "./sign-in.ts";
 
@@ -146,7 +148,11 @@ export function sessionRoutes(app: FastifyInstance, context: RouteContext, deps:
     response: null,
     async handler({ request, reply }) {
       const actor = requireActor(request);
-      if (actor.via === "session") await db.deleteFrom("sessions").where("id", "=", actor.sessionId).execute();
+      if (actor.via === "session") {
+        await db.deleteFrom("sessions").where("id", "=", actor.sessionId).execute();
+        // The playground tokens this session minted stop at once on every runtime node.
+        await announceGrantRevoked(deps.bus, sessionGrantId(actor.sessionId));
+      }
       reply.clearCookie(SESSION_COOKIE, { path: "/" });
       return undefined;
     },

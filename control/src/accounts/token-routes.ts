@@ -8,6 +8,8 @@ import { newToken } from "../auth/secrets-at-rest.ts";
 import type { ControlDeps } from "../deps.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, type RouteContext } from "../http/route.ts";
+import { patGrantId } from "../oauth/dashboard-tokens.ts";
+import { announceGrantRevoked } from "../oauth/grants.ts";
 
 type TokenRow = {
   id: string;
@@ -157,6 +159,8 @@ export function tokenRoutes(app: FastifyInstance, context: RouteContext, deps: C
           detail: { name: row.name },
         });
       });
+      // The playground tokens it minted stop at once on every runtime node, not when their cache lapses.
+      await announceGrantRevoked(deps.bus, patGrantId(params.id));
       return undefined;
     },
   });

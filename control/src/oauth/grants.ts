@@ -1,5 +1,6 @@
 import { type Bus, type Database, type GrantView, OAUTH_GRANT_REVOKED } from "@isola/schema";
 import { type Kysely, sql } from "kysely";
+import { dashboardGrantIsLive, isDashboardGrant } from "./dashboard-tokens.ts";
 import { parseResource, type ResourceUrlOptions } from "./resources.ts";
 
 // A user's grants, read and revoked in the authorization server's storage directly (oauth_models):
@@ -133,8 +134,12 @@ export async function latestGrantId(
   return row?.id;
 }
 
-/** Whether a grant still stands: not revoked (its row deleted) and not expired. */
+/**
+ * Whether a grant still stands: not revoked (its row deleted) and not expired. A dashboard token's
+ * grant stands while the session or PAT that minted it does (dashboard-tokens.ts).
+ */
 export async function grantIsLive(db: Kysely<Database>, grantId: string, now = new Date()): Promise<boolean> {
+  if (isDashboardGrant(grantId)) return dashboardGrantIsLive(db, grantId, now);
   const row = await db
     .selectFrom("oauth_models")
     .select("id")

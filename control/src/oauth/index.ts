@@ -6,6 +6,13 @@ export { HASHED_MODELS, hashId, KyselyAdapter, kyselyAdapter, sweepExpired } fro
 export { AuthorizationServer, OAUTH_KEYS_CHANNEL } from "./authorization-server.ts";
 export { applyClientPolicy, LIMITS as CLIENT_LIMITS, redirectUriProblem } from "./client-policy.ts";
 export { parseClients } from "./clients-file.ts";
+export {
+  dashboardGrantId,
+  mintDashboardToken,
+  parseDashboardGrant,
+  patGrantId,
+  sessionGrantId,
+} from "./dashboard-tokens.ts";
 export { redirectHost, scopeLines } from "./interaction-routes.ts";
 export { LIFETIMES, RETIRED_KEY_SECONDS } from "./lifetimes.ts";
 export { isLoopbackHost } from "./metadata-fetch.ts";

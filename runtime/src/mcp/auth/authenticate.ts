@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { BASE_SCOPE } from "@isola/schema";
+import { BASE_SCOPE, DASHBOARD_CLIENT_ID } from "@isola/schema";
 import type { FastifyRequest } from "fastify";
 import type { ApiKeyIdentity, Caller, RuntimeDeps } from "../context.ts";
 import type { ServerRecord } from "../server-directory.ts";
-import type { JwtFailure } from "./jwt.ts";
+import type { JwtFailure, TokenClaims } from "./jwt.ts";
 import { bearerChallenge, type ResourceUrls } from "./protected-resource.ts";
 
 export type AuthOutcome =
@@ -52,6 +52,43 @@ function bearer(request: FastifyRequest): string | undefined {
   return /^bearer +(\S+) *$/i.exec(request.headers.authorization ?? "")?.[1];
 }
 
+/** A JWT's shape (three base64url parts): API keys never have it, so only such bearers cost a verification. */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+
+/** How logs and usage name the dashboard's playground, and anyone else. */
+const callerLabel = (claims: TokenClaims) =>
+  claims.clientId === DASHBOARD_CLIENT_ID
+    ? `dashboard: ${claims.subject}`
+    : claims.clientId
+      ? `${claims.subject} via ${claims.clientId}`
+      : claims.subject;
+
+const oauthCaller = (server: ServerRecord, claims: TokenClaims): Caller => ({
+  kind: "oauth",
+  label: callerLabel(claims),
+  user: claims,
+  rateKey: `${server.id}:sub:${claims.subject}`,
+});
+
+/**
+ * The dashboard's playground caller, when the bearer is a dashboard token for this server (minted
+ * by the control plane for a user who may change it; control/src/oauth/dashboard-tokens.ts). Such
+ * a token is admitted on every auth mode so that the playground works without an API key; any other
+ * JWT is not (an OAuth client's token stays refused on an api_key server): undefined.
+ */
+async function dashboardCaller(
+  deps: RuntimeDeps,
+  server: ServerRecord,
+  token: string | undefined,
+  urls: ResourceUrls,
+): Promise<Caller | undefined> {
+  if (!token || !deps.verifyJwt || !JWT_SHAPE.test(token)) return undefined;
+  const verified = await deps.verifyJwt.verify(token, urls.resource);
+  if (!verified.ok || verified.claims.clientId !== DASHBOARD_CLIENT_ID) return undefined;
+  if (!verified.claims.scopes.includes(BASE_SCOPE)) return undefined;
+  return oauthCaller(server, verified.claims);
+}
+
 /** Who is calling, by the server's auth mode. Never passes a token or key beyond this point. */
 export async function authenticate(
   deps: RuntimeDeps,
@@ -60,6 +97,11 @@ export async function authenticate(
   request: FastifyRequest,
   urls: ResourceUrls,
 ): Promise<AuthOutcome> {
+  if (server.authMode !== "oauth") {
+    const dashboard = await dashboardCaller(deps, server, bearer(request), urls);
+    if (dashboard) return { ok: true, caller: dashboard };
+  }
+
   if (server.authMode === "public") {
     return {
       ok: true,
@@ -136,13 +178,5 @@ export async function authenticate(
       headers: { "www-authenticate": bearerChallenge(urls, scopes, { code: "insufficient_scope", description }) },
     };
   }
-  return {
-    ok: true,
-    caller: {
-      kind: "oauth",
-      label: claims.clientId ? `${claims.subject} via ${claims.clientId}` : claims.subject,
-      user: claims,
-      rateKey: `${server.id}:sub:${claims.subject}`,
-    },
-  };
+  return { ok: true, caller: oauthCaller(server, claims) };
 }
