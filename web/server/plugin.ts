@@ -7,6 +7,7 @@ import { createRequestHandler } from "react-router";
 import { CLIENT_DIR, ensureBuilt, SERVER_ENTRY } from "./app-build.ts";
 import { type ControlTransport, createControlClient } from "./control-client.ts";
 import { crossSiteRefusal } from "./form-origin.ts";
+import { redactingChildLogger } from "./log-urls.ts";
 import { jsonNotFound, ownedByAnotherRole } from "./other-roles.ts";
 import type { WebRequestContext, WebServerEntry } from "./request-context.ts";
 import { fetchTransport, injectTransport } from "./transports.ts";
@@ -16,6 +17,8 @@ export interface WebPluginOptions {
   publicUrl: string;
   /** Where the control plane is: unset, it is mounted in this process (reached through inject). */
   controlUrl?: string | undefined;
+  /** Where a build made at start says so. */
+  log: { info(message: string): void; warn(message: string): void };
 }
 
 /** Hashed file names: a file under /assets never changes. */
@@ -43,10 +46,12 @@ function refusalPage(reason: string): string {
  * endpoints and /.well-known keep their own answers, and their unknown URLs a JSON 404
  * (other-roles.ts). Files under /assets are served from the build with immutable caching.
  */
-export function webPlugin(options: WebPluginOptions): FastifyPluginAsync {
+export async function webPlugin(options: WebPluginOptions): Promise<FastifyPluginAsync> {
+  // Before the app is built, not in the plugin: a build takes seconds, longer than Fastify
+  // waits for a plugin to start on a slow or busy machine.
+  await ensureBuilt(options.log);
+  const { entry } = (await import(pathToFileURL(SERVER_ENTRY).href)) as { entry: WebServerEntry };
   return async (app) => {
-    await ensureBuilt({ info: (m) => app.log.info(m), warn: (m) => app.log.warn(m) });
-    const { entry } = (await import(pathToFileURL(SERVER_ENTRY).href)) as { entry: WebServerEntry };
     const publicUrl = new URL(options.publicUrl);
     const secureCookies = publicUrl.protocol === "https:";
     const transport: ControlTransport = options.controlUrl ? fetchTransport(options.controlUrl) : injectTransport(app);
@@ -69,6 +74,8 @@ export function webPlugin(options: WebPluginOptions): FastifyPluginAsync {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser("*", (_request, _payload, done) => done(null));
 
+    // Before the handler: its requests' loggers are made with it (reset and invitation links carry tokens).
+    app.setChildLoggerFactory(redactingChildLogger);
     app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
       if (ownedByAnotherRole(request.url)) return reply.code(404).send(jsonNotFound(request.method, request.url));
       reply.headers(PAGE_HEADERS);

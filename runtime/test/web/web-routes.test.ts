@@ -36,7 +36,7 @@ describe("the URL space is shared without shadowing", () => {
     },
   );
 
-  it.each(["/anything-unknown", "/servers/new", "/orgs/acme/members", "/deeply/nested/unknown/page"])(
+  it.each(["/anything-unknown", "/nothing/here", "/orgs/acme/members", "/deeply/nested/unknown/page"])(
     "%s reaches the web app, whose 404 page says so in words",
     async (url) => {
       const page = await pages().get(url);

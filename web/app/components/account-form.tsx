@@ -55,6 +55,7 @@ export function AccountForm({ kind, errors }: AccountFormProps) {
           hint={kind === "signup" ? "At least 10 characters." : undefined}
           error={errors?.fieldErrors.password}
         />
+        {kind === "signin" && <Link to="/forgot-password">Forgot your password?</Link>}
         <SubmitButton pendingLabel={copy.pending} block>
           {copy.submit}
         </SubmitButton>

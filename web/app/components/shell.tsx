@@ -2,8 +2,15 @@ import type { MeView } from "@isola/schema";
 import type { ReactNode } from "react";
 import { Form, Link, NavLink } from "react-router";
 
-/** The sections of the signed-in app, in the sidebar (tabs on narrow screens). */
-const SECTIONS = [{ to: "/dashboard", label: "Dashboard" }];
+/** The sections of the signed-in app, in the sidebar (tabs on narrow screens); "Org" is the user's first org. */
+function sectionsFor(me: MeView): { to: string; label: string; end: boolean }[] {
+  const org = me.orgs[0];
+  return [
+    { to: "/dashboard", label: "Dashboard", end: true },
+    { to: "/servers/new", label: "New server", end: false },
+    ...(org ? [{ to: `/orgs/${encodeURIComponent(org.slug)}`, label: "Org", end: false }] : []),
+  ];
+}
 
 function Brand() {
   return (
@@ -49,10 +56,14 @@ function UserMenu({ me }: { me: MeView }) {
         <hr />
         <div className="menu-label">Orgs</div>
         {me.orgs.map((org) => (
-          <div className="menu-item" key={org.slug}>
+          <Link className="menu-item" key={org.slug} to={`/orgs/${encodeURIComponent(org.slug)}`}>
             {org.name} <span className="muted">· {org.role}</span>
-          </div>
+          </Link>
         ))}
+        <hr />
+        <Link className="menu-item" to="/account/grants">
+          Authorized apps
+        </Link>
         <hr />
         <Form method="post" action="/signout">
           <button type="submit" className="menu-item">
@@ -76,8 +87,8 @@ export function AppShell({ me, children }: { me: MeView; children: ReactNode }) 
       </header>
       <div className="shell">
         <nav className="sidebar" aria-label="Sections">
-          {SECTIONS.map((section) => (
-            <NavLink key={section.to} to={section.to} className="sidebar-link" end>
+          {sectionsFor(me).map((section) => (
+            <NavLink key={section.to} to={section.to} className="sidebar-link" end={section.end}>
               {section.label}
             </NavLink>
           ))}
