@@ -37,7 +37,11 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     throw new Error("the web role needs the control role on the same node, or ISOLA_CONTROL_URL");
   }
   const web = roles.has("web")
-    ? webPlugin({ publicUrl: config.publicUrl, controlUrl: roles.has("control") ? undefined : config.controlUrl })
+    ? await webPlugin({
+        publicUrl: config.publicUrl,
+        controlUrl: roles.has("control") ? undefined : config.controlUrl,
+        log: { info: (message) => logger.info(message), warn: (message) => logger.warn(message) },
+      })
     : undefined;
   const needsSandbox = roles.has("control") || roles.has("runtime") || roles.has("worker");
   if (!needsSandbox) return { plugins: web ? [web] : [], mounted: web ? ["web"] : [], close: async () => {} };
