@@ -26,15 +26,14 @@ describe.each(databaseBackends())("an org's usage on $name", (backend) => {
   let org: string;
   let other: { slug: string; session: Api["admin"] };
 
+  /** The ids usage rows carry for the server `slug`. */
+  const serverIds = (slug: string) =>
+    api.stores.db.selectFrom("servers").select(["id", "org_id"]).where("slug", "=", slug).executeTakeFirstOrThrow();
+
   /** Rows of usage_minutely for `slug`, written directly (other orgs, other months). */
   async function usageRows(slug: string, rows: { minute: Date; outcome: string; calls: number }[]): Promise<void> {
-    const db = api.stores.db;
-    const server = await db
-      .selectFrom("servers")
-      .select(["id", "org_id"])
-      .where("slug", "=", slug)
-      .executeTakeFirstOrThrow();
-    await db
+    const server = await serverIds(slug);
+    await api.stores.db
       .insertInto("usage_minutely")
       .values(
         rows.map((row) => ({
@@ -56,13 +55,8 @@ describe.each(databaseBackends())("an org's usage on $name", (backend) => {
   }
 
   async function llmRows(slug: string, rows: { minute: Date; calls: number; input: number; output: number }[]) {
-    const db = api.stores.db;
-    const server = await db
-      .selectFrom("servers")
-      .select(["id", "org_id"])
-      .where("slug", "=", slug)
-      .executeTakeFirstOrThrow();
-    await db
+    const server = await serverIds(slug);
+    await api.stores.db
       .insertInto("llm_usage")
       .values(
         rows.map((row) => ({

@@ -1,39 +1,25 @@
-import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, deployHello, startApi } from "../support/api-harness.ts";
-import { quickDatabase } from "../support/mcp.ts";
+import { describe, expect, it } from "vitest";
+import { deployHello } from "../support/api-harness.ts";
 import { OAuthAgent } from "../support/oauth-agent.ts";
 import { authorizationUrl, exchangeCode, pkce, registerPublicClient } from "../support/oauth-client.ts";
 import { callServer } from "../support/oauth-fixtures.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { PASSWORD, submitSignIn, submitSignUp, useIsola } from "./support/isola.ts";
 
 // The public account pages in a real browser: a forgotten password reset through the link the
 // server log holds (no mail transport), bad links said in words, and an invitation accepted by
 // someone who had to sign up first; and the grants page, where an MCP client authorized through
 // the OAuth flow is listed and revoked.
 
-let api: Api;
-beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
-}, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
+const api = useIsola();
 
 const browser = useBrowser();
-const PASSWORD = "correct horse battery";
 const NEW_PASSWORD = "a brand new passphrase";
 
 /** The reset link the log mailer wrote for `email` (the one log line that holds it, on purpose). */
 function resetLinkFor(email: string): string | undefined {
   const line = api.logs.filter((l) => l.includes(`password reset link for ${email}`)).at(-1);
   return line?.match(/https?:\/\/[^\s"]+\/reset-password\?token=isola_reset_[A-Za-z0-9_-]+/)?.[0];
-}
-
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
 }
 
 describe("a forgotten password", () => {
@@ -79,9 +65,9 @@ describe("a forgotten password", () => {
     await page.waitForURL(`${api.url}/signin`);
     await page.getByRole("status").getByText("Your password is changed. Sign in with the new one.").waitFor();
 
-    await signIn(page, email, PASSWORD);
+    await submitSignIn(page, email, PASSWORD);
     await page.getByRole("alert").getByText("Email or password is wrong").waitFor();
-    await signIn(page, email, NEW_PASSWORD);
+    await submitSignIn(page, email, NEW_PASSWORD);
     await page.waitForURL(`${api.url}/dashboard`);
 
     // The token reached the log once: in the delivery line, never in a request line.
@@ -131,9 +117,7 @@ describe("an invitation link", () => {
     await screenshot(page, "invitation-signed-out");
 
     await page.getByRole("main").getByRole("link", { name: "Create an account" }).click();
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
+    await submitSignUp(page, email);
     await page.waitForURL(link);
     await page.getByRole("button", { name: "Accept the invitation" }).waitFor();
     await screenshot(page, "invitation-signed-in");
@@ -158,7 +142,7 @@ describe("an invitation link", () => {
     const other = await api.signup(undefined, PASSWORD);
     const page = browser.page();
     await page.goto(`${api.url}/signin?next=${encodeURIComponent(new URL(link).pathname)}`);
-    await signIn(page, other.email, PASSWORD);
+    await submitSignIn(page, other.email, PASSWORD);
     await page.waitForURL(link);
     await page.getByRole("button", { name: "Accept the invitation" }).click();
     await page.getByRole("alert").getByText("this invitation is for another email address").waitFor();
@@ -195,7 +179,7 @@ describe("authorized apps (OAuth grants)", () => {
 
     const page = browser.page();
     await page.goto(`${api.url}/signin?next=%2Faccount%2Fgrants`);
-    await signIn(page, person.email, PASSWORD);
+    await submitSignIn(page, person.email, PASSWORD);
     await page.waitForURL(`${api.url}/account/grants`);
     const row = page.locator('tr[data-client="Grants Page Client"]');
     await row.waitFor();

@@ -1,20 +1,13 @@
 import { type ControlTransport, createControlClient, fetchTransport, injectTransport } from "@isola/web";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, startApi } from "../support/api-harness.ts";
-import { quickDatabase } from "../support/mcp.ts";
 import { freePort } from "../support/redis-server.ts";
+import { useIsola } from "./support/isola.ts";
 
 // The web app's client of the control plane, both ways it can go: inject into the same process,
 // fetch to another. The same real control plane answers both.
 
-let api: Api;
-beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
-}, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
+const api = useIsola();
 
 const transports: [string, () => ControlTransport][] = [
   ["inject", () => injectTransport(api.app)],

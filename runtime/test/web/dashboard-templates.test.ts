@@ -1,31 +1,21 @@
 import { randomBytes } from "node:crypto";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, startApi } from "../support/api-harness.ts";
-import { openSession, quickDatabase } from "../support/mcp.ts";
+import { describe, expect, it } from "vitest";
+import { openSession } from "../support/mcp.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { signUpInBrowser, useIsola } from "./support/isola.ts";
 
 // A new account on an instance without a model key, in a real browser: the dashboard's empty
 // state, the wizard refusing a bad brief and saying in words that no model is configured, a
 // template deployed instead, live, and on the dashboard.
 
-let api: Api;
-beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
-}, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
+const api = useIsola();
 
 const browser = useBrowser();
 
 async function signUp(page: Page): Promise<string> {
   const email = `dash-${randomBytes(4).toString("hex")}@example.com`;
-  await page.goto(`${api.url}/signup`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL(`${api.url}/dashboard`);
+  await signUpInBrowser(page, api, email);
   return email;
 }
 

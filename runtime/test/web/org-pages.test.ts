@@ -1,33 +1,27 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, type Client, deployHello, startApi } from "../support/api-harness.ts";
-import { openSession, quickDatabase, send } from "../support/mcp.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Client, deployHello } from "../support/api-harness.ts";
+import { openSession, send } from "../support/mcp.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { PASSWORD, submitSignIn, submitSignUp, useIsola } from "./support/isola.ts";
 
 // The org pages in a real browser, against a real Isola: members and an invitation accepted
 // through its link, personal access tokens shown once, usage counted from real tool calls, the
 // audit log's filters, and the org's model key.
 
-let api: Api;
+const api = useIsola();
 let owner: { session: Client; org: string; email: string };
 let ownerToken: Client;
 beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
   owner = await api.signup(undefined, PASSWORD);
   ownerToken = await api.tokenFor(owner.session);
 }, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
 
 const browser = useBrowser();
-const PASSWORD = "correct horse battery";
 
 async function signInAt(page: Page, path: string, email: string): Promise<void> {
   await page.goto(`${api.url}/signin?next=${encodeURIComponent(path)}`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await submitSignIn(page, email);
   await page.waitForURL(`${api.url}${path}`);
 }
 
@@ -59,9 +53,7 @@ describe("members and invitations", () => {
     const theirs = await (await browser.newContext()).newPage();
     await theirs.goto(link);
     await theirs.getByRole("main").getByRole("link", { name: "Create an account" }).click();
-    await theirs.getByLabel("Email").fill(invitee);
-    await theirs.getByLabel("Password").fill(PASSWORD);
-    await theirs.getByRole("button", { name: "Create account" }).click();
+    await submitSignUp(theirs, invitee);
     await theirs.waitForURL(link);
     await theirs.getByRole("button", { name: "Accept the invitation" }).click();
     await theirs.waitForURL(`${api.url}/orgs/${org}`);

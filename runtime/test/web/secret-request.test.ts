@@ -4,28 +4,23 @@
 // unknown (or expired, used, another account's) says so in words.
 import { randomBytes } from "node:crypto";
 import { createSecretVault, loadSecretKey } from "@isola/control";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { connectIsola, dataOf, type IsolaClient, textOf, tokenOf, urlParams } from "../control-mcp/isola-client.ts";
-import { type Api, deployHello, startApi } from "../support/api-harness.ts";
-import { quickDatabase } from "../support/mcp.ts";
+import { deployHello } from "../support/api-harness.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { shareSession, useIsola } from "./support/isola.ts";
 
-let api: Api;
-let cookie: { name: string; value: string };
+const api = useIsola();
+let cookie: string;
 let token: string;
 const slug = "page-secrets";
 
 beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
   const user = await api.signup();
-  const [name = "", value = ""] = String(user.session.headers.cookie).split("=");
-  cookie = { name, value };
+  cookie = String(user.session.headers.cookie);
   await deployHello(user.session, slug);
   token = tokenOf(await api.tokenFor(user.session, user.org));
 }, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
 
 const browser = useBrowser();
 
@@ -48,7 +43,7 @@ describe("the secret request page", () => {
       // Awaited below; a failure before that must not also surface as an unhandled rejection.
       call.catch(() => {});
       const page = browser.page();
-      await page.context().addCookies([{ ...cookie, url: api.url }]);
+      await shareSession(page.context(), api, cookie);
       const response = await page.goto(await url);
       expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
       expect(response?.headers()["cache-control"]).toBe("no-store");
@@ -94,7 +89,7 @@ describe("the secret request page", () => {
 
   it("an unknown link says in words that there is nothing to enter", async () => {
     const page = browser.page();
-    await page.context().addCookies([{ ...cookie, url: api.url }]);
+    await shareSession(page.context(), api, cookie);
     await page.goto(`${api.url}/secret-requests/${randomBytes(16).toString("base64url")}`);
     await page.getByRole("heading", { level: 1, name: "This request is not open" }).waitFor();
     await page.getByRole("alert").getByText("Nothing to enter here").waitFor();

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, type Client, startApi } from "../support/api-harness.ts";
-import { quickDatabase } from "../support/mcp.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Client } from "../support/api-harness.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { shareSession, useIsola } from "./support/isola.ts";
 
 // The server page's Overview, Tools, Logs and Metrics tabs in a real browser: install snippets
 // with a working copy button, a playground call refused by the form and one that goes through
@@ -28,11 +28,10 @@ export default defineServer({
 });
 `;
 
-let api: Api;
+const api = useIsola();
 let session: Client;
 let cookie: string;
 beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
   const signed = await api.signup();
   session = signed.session;
   cookie = session.headers.cookie as string;
@@ -46,16 +45,12 @@ beforeAll(async () => {
     expect((await session.post(`servers/${slug}/deploy`, { version: version.body.number })).status).toBe(200);
   }
 }, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
 
 const browser = useBrowser();
 
 async function signedInPage() {
   const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
-  const [name, value] = cookie.split("=") as [string, string];
-  await context.addCookies([{ name, value, url: api.url }]);
+  await shareSession(context, api, cookie);
   return context.newPage();
 }
 
@@ -123,14 +118,17 @@ describe("the server page", () => {
         .toBeGreaterThanOrEqual(1);
       await page.getByRole("cell", { name: "greet" }).waitFor();
       await page.getByText("Calls").first().waitFor();
+      // The charts arrive after the page (recharts loads by import()), in the placeholders' boxes.
+      await page.locator(".charts .recharts-surface").first().waitFor({ timeout: 10_000 });
+      expect(await page.locator(".charts figure").count()).toBe(3);
+      expect(await page.locator(".charts [aria-busy]").count()).toBe(0);
       await shots("metrics");
     }, 60_000);
   }
 
   it("the logs page works without JavaScript: the last lines", async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
-    const [name, value] = cookie.split("=") as [string, string];
-    await context.addCookies([{ name, value, url: api.url }]);
+    await shareSession(context, api, cookie);
     const page = await context.newPage();
     await page.goto(`${api.url}/servers/greeter/logs`);
     await page.getByText("greeting Ada").first().waitFor({ timeout: 10_000 });

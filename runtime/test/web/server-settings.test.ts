@@ -2,23 +2,21 @@ import { randomBytes } from "node:crypto";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startModel } from "../builds/build-harness.ts";
-import { type Api, type Client, deployHello, HELLO_SOURCE, startApi } from "../support/api-harness.ts";
+import { type Client, deployHello, HELLO_SOURCE } from "../support/api-harness.ts";
 import type { FakeAnthropic } from "../support/fake-anthropic.ts";
-import { quickDatabase } from "../support/mcp.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { shareSession, useIsola } from "./support/isola.ts";
 
 // The server page's Secrets, Versions, API keys and Settings tabs in a real browser, against a
 // real Isola: a signed-up account deploys the hello example through the API, then uses the tabs.
 
 // No instance model key: a brief is refused until the org sets its own (then builds reach the fake).
-let api: Api;
+const api = useIsola();
 let model: FakeAnthropic;
 beforeAll(async () => {
   model = await startModel();
-  api = await startApi(quickDatabase(), {}, { listen: true });
-}, 120_000);
+});
 afterAll(async () => {
-  await api?.close();
   await model?.close();
 });
 
@@ -43,8 +41,7 @@ async function signedInWithHello(page: Page): Promise<{ session: Client; slug: s
   const { session, org } = await api.signup();
   const slug = `tabs-${randomBytes(3).toString("hex")}`;
   await deployHello(session, slug);
-  const [name, value] = String(session.headers.cookie).split("=", 2) as [string, string];
-  await page.context().addCookies([{ name, value, url: api.url }]);
+  await shareSession(page.context(), api, String(session.headers.cookie));
   // A step that never happens fails naming itself, before the test's own timeout.
   page.setDefaultTimeout(10_000);
   return { session, slug, org };

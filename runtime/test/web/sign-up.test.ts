@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, startApi } from "../support/api-harness.ts";
-import { quickDatabase } from "../support/mcp.ts";
+import { describe, expect, it } from "vitest";
 import { layoutShift, loadedFonts, screenshot, useBrowser } from "./support/browser.ts";
+import { PASSWORD, useIsola } from "./support/isola.ts";
 
 // A person's first visit, in a real browser: the landing page, a sign-up the form refuses, one it
 // accepts, the dashboard, signing out, the way back in.
 
-let api: Api;
-beforeAll(async () => {
-  api = await startApi(quickDatabase(), {}, { listen: true });
-}, 120_000);
-afterAll(async () => {
-  await api?.close();
-});
+const api = useIsola();
 
 const browser = useBrowser();
-const PASSWORD = "correct horse battery";
 
 describe("signing up and in", () => {
   it("landing -> refused sign-up -> sign-up -> dashboard -> sign out -> sign in", async () => {

@@ -5,6 +5,7 @@ import { startBuildApi, startModel } from "../builds/build-harness.ts";
 import type { Api } from "../support/api-harness.ts";
 import { answer, type FakeAnthropic } from "../support/fake-anthropic.ts";
 import { screenshot, useBrowser } from "./support/browser.ts";
+import { signUpInBrowser } from "./support/isola.ts";
 
 // The wizard with a model (the fake Anthropic API answering recorded messages), in a real
 // browser: a brief, the plan to confirm, the build streaming to live, a reload in the middle
@@ -27,11 +28,7 @@ beforeEach(() => {
 const browser = useBrowser();
 
 async function signUp(page: Page): Promise<void> {
-  await page.goto(`${api.url}/signup`);
-  await page.getByLabel("Email").fill(`wizard-${randomBytes(4).toString("hex")}@example.com`);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL(`${api.url}/dashboard`);
+  await signUpInBrowser(page, api, `wizard-${randomBytes(4).toString("hex")}@example.com`);
 }
 
 async function submitBrief(page: Page, brief: string, slug: string): Promise<string> {

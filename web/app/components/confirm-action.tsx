@@ -10,21 +10,19 @@ interface ConfirmActionProps {
   confirm: string;
   /** The form's hidden fields (intent, ids). */
   fields: Record<string, string>;
-  /** Where the form posts (the current page when unset). */
-  action?: string;
 }
 
 /**
  * A destructive action asked twice: a <details> (it opens without JavaScript, by keyboard) whose
  * panel says what will happen and holds the form. Nothing moves: the panel floats over the row.
  */
-export function ConfirmAction({ label, question, confirm, fields, action }: ConfirmActionProps) {
+export function ConfirmAction({ label, question, confirm, fields }: ConfirmActionProps) {
   return (
     <details className="confirm">
       <summary className="btn btn-sm btn-danger">{label}</summary>
       <div className="confirm-panel">
         <p>{question}</p>
-        <Form method="post" action={action}>
+        <Form method="post">
           {Object.entries(fields).map(([name, value]) => (
             <input key={name} type="hidden" name={name} value={value} />
           ))}

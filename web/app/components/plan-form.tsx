@@ -3,6 +3,7 @@ import { Form } from "react-router";
 import type { FormErrors } from "../lib/forms.server.ts";
 import { Button, SubmitButton } from "./button.tsx";
 import { Card } from "./card.tsx";
+import { TextField } from "./field.tsx";
 import { ProblemMessage } from "./problem-message.tsx";
 
 type Plan = NonNullable<BuildView["plan"]>;
@@ -69,25 +70,15 @@ export function PlanForm({ build, plan, errors }: { build: BuildView; plan: Plan
         <Card title="Questions">
           {plan.questions.map((question) => {
             const name = `answers.${question.id}`;
-            const id = `field-answer-${question.id}`;
             return (
-              <div className="field" key={question.id}>
-                <label className="field-label" htmlFor={id}>
-                  {question.question}
-                </label>
-                <input
-                  id={id}
-                  name={name}
-                  className="field-input"
-                  defaultValue={errors?.values[name]}
-                  aria-describedby={question.assumption ? `${id}-hint` : undefined}
-                />
-                {question.assumption && (
-                  <span className="field-hint" id={`${id}-hint`}>
-                    Left empty: {question.assumption}
-                  </span>
-                )}
-              </div>
+              <TextField
+                key={question.id}
+                id={`field-answer-${question.id}`}
+                name={name}
+                label={question.question}
+                defaultValue={errors?.values[name]}
+                hint={question.assumption && `Left empty: ${question.assumption}`}
+              />
             );
           })}
         </Card>
@@ -96,36 +87,18 @@ export function PlanForm({ build, plan, errors }: { build: BuildView; plan: Plan
       {plan.secrets.length > 0 && (
         <Card title="Secrets">
           <p className="muted">Stored encrypted on the server; the code reads them, nobody sees them again.</p>
-          {plan.secrets.map((secret) => {
-            const name = `secrets.${secret.name}`;
-            const id = `field-secret-${secret.name}`;
-            const message = error(name);
-            return (
-              <div className="field" key={secret.name}>
-                <label className="field-label" htmlFor={id}>
-                  {secret.name}
-                  {secret.required ? "" : " (optional)"}
-                </label>
-                <input
-                  id={id}
-                  name={name}
-                  type="password"
-                  autoComplete="off"
-                  className="field-input"
-                  aria-invalid={message ? true : undefined}
-                  aria-describedby={[`${id}-hint`, message && `${id}-error`].filter(Boolean).join(" ")}
-                />
-                <span className="field-hint" id={`${id}-hint`}>
-                  {secret.description} {secret.howToGet}
-                </span>
-                {message && (
-                  <span className="field-error" id={`${id}-error`}>
-                    {message}
-                  </span>
-                )}
-              </div>
-            );
-          })}
+          {plan.secrets.map((secret) => (
+            <TextField
+              key={secret.name}
+              id={`field-secret-${secret.name}`}
+              name={`secrets.${secret.name}`}
+              label={`${secret.name}${secret.required ? "" : " (optional)"}`}
+              type="password"
+              autoComplete="off"
+              hint={`${secret.description} ${secret.howToGet}`}
+              error={error(`secrets.${secret.name}`)}
+            />
+          ))}
         </Card>
       )}
 

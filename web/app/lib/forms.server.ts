@@ -1,5 +1,5 @@
 import type { ProblemDetails } from "@isola/schema";
-import type { z } from "zod";
+import { z } from "zod";
 
 /** What a form action returns when it refuses: an error per field, and one for the form. */
 export interface FormErrors {
@@ -40,15 +40,32 @@ export function parseForm<S extends z.ZodObject>(form: FormData, schema: S): For
   return { ok: false, fieldErrors, values: echo(values) };
 }
 
-/** A control problem as form errors: its `errors` (validation) next to their fields, the rest above the form. */
+/**
+ * A control problem as form errors: its `errors` (validation) next to their fields ("allowedOrigins.2"
+ * belongs to the allowedOrigins field), the rest above the form.
+ */
 export function problemFormErrors(problem: ProblemDetails, values: Record<string, string>): FormErrors {
   const fieldErrors: Record<string, string> = {};
   const listed = Array.isArray(problem.errors) ? (problem.errors as { path?: unknown; message?: unknown }[]) : [];
   for (const error of listed) {
-    if (typeof error.path === "string" && typeof error.message === "string" && error.path in values) {
-      fieldErrors[error.path] ??= error.message;
-    }
+    if (typeof error.path !== "string" || typeof error.message !== "string") continue;
+    const name = error.path in values ? error.path : (error.path.split(".")[0] as string);
+    if (name in values) fieldErrors[name] ??= error.message;
   }
   const formError = Object.keys(fieldErrors).length > 0 ? undefined : { title: problem.title, detail: problem.detail };
   return { fieldErrors, ...(formError ? { formError } : {}), values: echo(values) };
 }
+
+/** A form field as text ("" when absent or a file). */
+export function field(form: FormData, name: string): string {
+  const value = form.get(name);
+  return typeof value === "string" ? value : "";
+}
+
+/** A lifetime in days as a form sends it (text): empty is "never expires". */
+export const expiresInDays = z.coerce
+  .number({ error: "a whole number of days" })
+  .int("a whole number of days")
+  .min(1, "at least 1 day")
+  .max(3650, "at most 3650 days")
+  .optional();

@@ -13,9 +13,3 @@ export async function changed(web: WebRequestContext, message: string, to: strin
 export function refused(problem: ProblemDetails) {
   return data({ ok: false as const, problem }, { status: problem.status });
 }
-
-/** The form field as text ("" when absent or a file). */
-export function field(form: FormData, name: string): string {
-  const value = form.get(name);
-  return typeof value === "string" ? value : "";
-}

@@ -31,6 +31,3 @@ export const ROLE_LABELS: Record<OrgRole, string> = {
   member: "Member",
   viewer: "Viewer",
 };
-
-/** An ETag for If-Match from a view's revision (control's http/etag.ts shape). */
-export const ifMatch = (revision: number) => ({ "if-match": `"r${revision}"` });

@@ -1,6 +1,6 @@
 import { createApiKeyBody, iterateBuildBody, secretName, setSecretBody, updateServerBody } from "@isola/schema";
 import { z } from "zod";
-import type { FormResult } from "./forms.server.ts";
+import { expiresInDays, type FormResult } from "./forms.server.ts";
 
 // The tabs' forms, read against the API's own request schemas (schema/src/api), so that the
 // page says what control would say, before asking it.
@@ -11,7 +11,7 @@ export const secretForm = z.object({ name: secretName, value: setSecretBody.shap
 /** API keys: the create body, with the numbers a form sends as text. */
 export const apiKeyForm = z.object({
   name: createApiKeyBody.shape.name,
-  expiresInDays: z.coerce.number("a whole number of days").int().min(1).max(3650).optional(),
+  expiresInDays,
   rateLimitPerMinute: z.coerce.number("a whole number of calls").int().min(1).max(100_000).optional(),
 });
 

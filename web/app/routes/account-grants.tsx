@@ -2,8 +2,10 @@ import type { GrantView } from "@isola/schema";
 import { Link } from "react-router";
 import { ConfirmAction } from "../components/confirm-action.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { webContext } from "../lib/context.ts";
-import { changed, field, refused } from "../lib/org-actions.server.ts";
+import { field } from "../lib/forms.server.ts";
+import { changed, refused } from "../lib/org-actions.server.ts";
 import { formatWhen } from "../lib/org-format.ts";
 import { problemResponse } from "../lib/problems.ts";
 import orgStyles from "../styles/org.css?url";
@@ -53,17 +55,7 @@ export default function Grants({ loaderData, actionData }: Route.ComponentProps)
       ) : (
         <div className="table-wrap">
           <table className="table" data-testid="grants">
-            <thead>
-              <tr>
-                <th scope="col">Client</th>
-                <th scope="col">Servers and scopes</th>
-                <th scope="col">Authorized</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Client", "Servers and scopes", "Authorized", "Expires"]} />
             <tbody>
               {grants.map((grant) => (
                 <tr key={grant.id} data-client={clientLabel(grant)}>

@@ -6,12 +6,11 @@ import {
   type TemplateSummary,
   templateDeployBody,
 } from "@isola/schema";
-import type { ComponentProps } from "react";
 import { Form, Link, redirect } from "react-router";
 import type { WebRequestContext } from "../../server/request-context.ts";
 import { ButtonLink, SubmitButton } from "../components/button.tsx";
 import { Card } from "../components/card.tsx";
-import { TextField } from "../components/field.tsx";
+import { TextAreaField, TextField } from "../components/field.tsx";
 import { InstallPanel } from "../components/install-panel.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
 import { StatusPill } from "../components/status-pill.tsx";
@@ -184,32 +183,18 @@ function BriefForm({ brief, errors }: { brief: string; errors: (FormErrors & { m
           </Link>
         ))}
       </nav>
-      <div className="field">
-        <label className="field-label" htmlFor="field-prompt">
-          What should the server do?
-        </label>
-        <textarea
-          // A new brief from a chip replaces what the textarea holds.
-          key={prompt}
-          id="field-prompt"
-          name="prompt"
-          className="field-input field-textarea"
-          rows={7}
-          defaultValue={prompt}
-          placeholder="The tools it offers, the service or API it talks to, what it returns."
-          aria-invalid={promptError ? true : undefined}
-          aria-describedby={promptError ? "field-prompt-error" : "field-prompt-hint"}
-        />
-        {promptError ? (
-          <span className="field-error" id="field-prompt-error">
-            {promptError}
-          </span>
-        ) : (
-          <span className="field-hint" id="field-prompt-hint">
-            A model plans the tools; you confirm the plan before any code is written.
-          </span>
-        )}
-      </div>
+      <TextAreaField
+        // A new brief from a chip replaces what the textarea holds.
+        key={prompt}
+        name="prompt"
+        label="What should the server do?"
+        rows={7}
+        defaultValue={prompt}
+        placeholder="The tools it offers, the service or API it talks to, what it returns."
+        // The hint gives way to the error.
+        hint={promptError ? undefined : "A model plans the tools; you confirm the plan before any code is written."}
+        error={promptError}
+      />
       <TextField
         name="slug"
         label="Slug (optional)"
@@ -245,20 +230,23 @@ function TemplateCard({ template, errors }: { template: TemplateSummary; errors:
           {errors?.formError && <ProblemMessage problem={errors.formError} />}
           <input type="hidden" name="intent" value="template" />
           <input type="hidden" name="template" value={template.id} />
-          <LabelledInput
+          <TextField
             id={id("slug")}
             name="slug"
             label="Slug"
+            autoComplete="off"
+            spellCheck={false}
             defaultValue={errors?.values.slug ?? template.id}
             error={fieldError("slug")}
           />
           {template.secrets.map((secret) => (
-            <LabelledInput
+            <TextField
               key={secret.name}
               id={id(secret.name)}
               name={`secrets.${secret.name}`}
               label={`${secret.name}${secret.required ? "" : " (optional)"}`}
               type="password"
+              autoComplete="off"
               hint={`${secret.description} ${secret.howToGet}`}
               error={fieldError(`secrets.${secret.name}`)}
             />
@@ -269,46 +257,6 @@ function TemplateCard({ template, errors }: { template: TemplateSummary; errors:
         </Form>
       </details>
     </li>
-  );
-}
-
-/** TextField with its own id: the gallery repeats the same field names once per template. */
-function LabelledInput({
-  id,
-  label,
-  hint,
-  error,
-  ...input
-}: { id: string; name: string; label: string; hint?: string; error?: string | undefined } & Omit<
-  ComponentProps<"input">,
-  "id"
->) {
-  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
-  return (
-    <div className="field">
-      <label className="field-label" htmlFor={id}>
-        {label}
-      </label>
-      <input
-        id={id}
-        className="field-input"
-        autoComplete="off"
-        spellCheck={false}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-        {...input}
-      />
-      {hint && (
-        <span className="field-hint" id={`${id}-hint`}>
-          {hint}
-        </span>
-      )}
-      {error && (
-        <span className="field-error" id={`${id}-error`}>
-          {error}
-        </span>
-      )}
-    </div>
   );
 }
 

@@ -1,6 +1,6 @@
 import { AUDIT_ACTOR_TYPES, type AuditEntryView } from "@isola/schema";
 import { Form, Link } from "react-router";
-import { TextField } from "../components/field.tsx";
+import { SelectField, TextField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
 import { webContext } from "../lib/context.ts";
 import { problemFormErrors } from "../lib/forms.server.ts";
@@ -51,20 +51,19 @@ export default function Audit({ loaderData }: Route.ComponentProps) {
           defaultValue={values.action}
           error={errors?.fieldErrors.action}
         />
-        <div className="field">
-          <label className="field-label" htmlFor="field-actorType">
-            Actor
-          </label>
-          <select id="field-actorType" name="actorType" className="field-input" defaultValue={values.actorType}>
-            <option value="">Anyone</option>
-            {actorTypes.map((type) => (
-              <option key={type} value={type}>
-                {type === "user" ? "A person (session)" : type === "token" ? "A token" : "The system"}
-              </option>
-            ))}
-          </select>
-          {errors?.fieldErrors.actorType && <span className="field-error">{errors.fieldErrors.actorType}</span>}
-        </div>
+        <SelectField
+          name="actorType"
+          label="Actor"
+          defaultValue={values.actorType}
+          error={errors?.fieldErrors.actorType}
+        >
+          <option value="">Anyone</option>
+          {actorTypes.map((type) => (
+            <option key={type} value={type}>
+              {type === "user" ? "A person (session)" : type === "token" ? "A token" : "The system"}
+            </option>
+          ))}
+        </SelectField>
         <TextField
           name="targetType"
           label="Target type"

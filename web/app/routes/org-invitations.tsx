@@ -1,13 +1,14 @@
 import { createInvitationBody, type InvitationView, type OrgRole } from "@isola/schema";
 import { Form } from "react-router";
 import { SubmitButton } from "../components/button.tsx";
-import { CodeBlock } from "../components/code-block.tsx";
 import { ConfirmAction } from "../components/confirm-action.tsx";
-import { TextField } from "../components/field.tsx";
+import { SelectField, TextField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { ShownOnce } from "../components/shown-once.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { meContext, webContext } from "../lib/context.ts";
-import { parseForm, problemFormErrors } from "../lib/forms.server.ts";
-import { changed, field, refused } from "../lib/org-actions.server.ts";
+import { field, parseForm, problemFormErrors } from "../lib/forms.server.ts";
+import { changed, refused } from "../lib/org-actions.server.ts";
 import { formatWhen } from "../lib/org-format.ts";
 import { assignableRoles, ROLE_LABELS } from "../lib/org-roles.ts";
 import { problemResponse } from "../lib/problems.ts";
@@ -80,35 +81,25 @@ export default function Invitations({ loaderData, actionData }: Route.ComponentP
             defaultValue={errors?.values.email}
             error={errors?.fieldErrors.email}
           />
-          <div className="field">
-            <label className="field-label" htmlFor="field-role">
-              Role
-            </label>
-            <select
-              id="field-role"
-              name="role"
-              className="field-input"
-              defaultValue={errors?.values.role ?? "member"}
-              aria-invalid={errors?.fieldErrors.role ? true : undefined}
-            >
-              {choices.map((role) => (
-                <option key={role} value={role}>
-                  {ROLE_LABELS[role]}
-                </option>
-              ))}
-            </select>
-            {errors?.fieldErrors.role && <span className="field-error">{errors.fieldErrors.role}</span>}
-          </div>
+          <SelectField
+            name="role"
+            label="Role"
+            defaultValue={errors?.values.role ?? "member"}
+            error={errors?.fieldErrors.role}
+          >
+            {choices.map((role) => (
+              <option key={role} value={role}>
+                {ROLE_LABELS[role]}
+              </option>
+            ))}
+          </SelectField>
           <SubmitButton pendingLabel="Inviting…">Create invitation</SubmitButton>
         </Form>
         {created && (
-          <div className="once" role="status" data-testid="invitation-link">
-            <p>
-              <strong>Invitation for {created.email}</strong> ({ROLE_LABELS[created.role].toLowerCase()}). Copy the link
-              now and send it to them: it is shown only once.
-            </p>
-            <CodeBlock code={created.link} label="Invitation link" />
-          </div>
+          <ShownOnce testId="invitation-link" value={created.link} label="Invitation link">
+            <strong>Invitation for {created.email}</strong> ({ROLE_LABELS[created.role].toLowerCase()}). Copy the link
+            now and send it to them: it is shown only once.
+          </ShownOnce>
         )}
       </div>
 
@@ -118,17 +109,7 @@ export default function Invitations({ loaderData, actionData }: Route.ComponentP
       ) : (
         <div className="table-wrap">
           <table className="table" data-testid="invitations">
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Invited by</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Email", "Role", "Invited by", "Expires"]} />
             <tbody>
               {invitations.map((invitation) => (
                 <tr key={invitation.id}>

@@ -3,10 +3,13 @@ import { ORG_ROLES } from "@isola/schema";
 import { Form } from "react-router";
 import { ConfirmAction } from "../components/confirm-action.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { meContext, webContext } from "../lib/context.ts";
-import { changed, field, refused } from "../lib/org-actions.server.ts";
+import { ifMatch } from "../lib/control-headers.ts";
+import { field } from "../lib/forms.server.ts";
+import { changed, refused } from "../lib/org-actions.server.ts";
 import { formatWhen } from "../lib/org-format.ts";
-import { assignableRoles, ifMatch, mayChangeMember, mayManageMembers, ROLE_LABELS } from "../lib/org-roles.ts";
+import { assignableRoles, mayChangeMember, mayManageMembers, ROLE_LABELS } from "../lib/org-roles.ts";
 import { problemResponse } from "../lib/problems.ts";
 import type { Route } from "./+types/org-members";
 
@@ -100,16 +103,7 @@ export default function Members({ loaderData, actionData }: Route.ComponentProps
       {actionData?.problem && <ProblemMessage problem={actionData.problem} />}
       <div className="table-wrap">
         <table className="table" data-testid="members">
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Role</th>
-              <th scope="col">Joined</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Member", "Role", "Joined"]} />
           <tbody>
             {members.map((member) => {
               const self = member.userId === myId;

@@ -2,13 +2,15 @@ import { createTokenBody } from "@isola/schema";
 import { Form } from "react-router";
 import { z } from "zod";
 import { SubmitButton } from "../components/button.tsx";
-import { CodeBlock } from "../components/code-block.tsx";
 import { ConfirmAction } from "../components/confirm-action.tsx";
 import { TextField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { ShownOnce } from "../components/shown-once.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { webContext } from "../lib/context.ts";
-import { parseForm, problemFormErrors } from "../lib/forms.server.ts";
-import { changed, field, refused } from "../lib/org-actions.server.ts";
+import { credentialState } from "../lib/credentials.ts";
+import { expiresInDays, field, parseForm, problemFormErrors } from "../lib/forms.server.ts";
+import { changed, refused } from "../lib/org-actions.server.ts";
 import { formatWhen } from "../lib/org-format.ts";
 import { problemResponse } from "../lib/problems.ts";
 import type { Route } from "./+types/org-tokens";
@@ -29,12 +31,7 @@ interface TokenView {
 /** The API's body, with the number of days as a form sends it (text). */
 const tokenForm = z.object({
   name: createTokenBody.shape.name,
-  expiresInDays: z.coerce
-    .number({ error: "a number of days" })
-    .int("a whole number of days")
-    .min(1, "at least 1 day")
-    .max(3650, "at most 3650 days")
-    .optional(),
+  expiresInDays,
 });
 
 /** Your tokens that act in this org (a token acts in one org only). */
@@ -68,12 +65,6 @@ export async function action({ request, params, context }: Route.ActionArgs) {
   }
   // Not a redirect: the token is in this answer only.
   return { ok: true as const, created: answer.data };
-}
-
-function status(token: TokenView): string {
-  if (token.revokedAt) return "Revoked";
-  if (token.expiresAt && Date.parse(token.expiresAt) <= Date.now()) return "Expired";
-  return "Active";
 }
 
 export default function Tokens({ loaderData, actionData, params }: Route.ComponentProps) {
@@ -113,13 +104,10 @@ export default function Tokens({ loaderData, actionData, params }: Route.Compone
           <SubmitButton pendingLabel="Creating…">Create token</SubmitButton>
         </Form>
         {created && (
-          <div className="once" role="status" data-testid="created-token">
-            <p>
-              <strong>Token {created.name} created.</strong> Copy it now: it is shown only once, and Isola keeps only
-              its hash.
-            </p>
-            <CodeBlock code={created.token} label="Personal access token" />
-          </div>
+          <ShownOnce testId="created-token" value={created.token} label="Personal access token">
+            <strong>Token {created.name} created.</strong> Copy it now: it is shown only once, and Isola keeps only its
+            hash.
+          </ShownOnce>
         )}
       </div>
 
@@ -129,19 +117,7 @@ export default function Tokens({ loaderData, actionData, params }: Route.Compone
       ) : (
         <div className="table-wrap">
           <table className="table" data-testid="tokens">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Token</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Token", "Status", "Created", "Last used", "Expires"]} />
             <tbody>
               {tokens.map((token) => (
                 <tr key={token.id} data-name={token.name}>
@@ -150,8 +126,11 @@ export default function Tokens({ loaderData, actionData, params }: Route.Compone
                     <code>{token.prefix}…</code>
                   </td>
                   <td>
-                    <span className={`pill pill-token-${status(token).toLowerCase()}`} data-testid="token-status">
-                      {status(token)}
+                    <span
+                      className={`pill pill-token-${credentialState(token).toLowerCase()}`}
+                      data-testid="token-status"
+                    >
+                      {credentialState(token)}
                     </span>
                   </td>
                   <td className="muted">{formatWhen(token.createdAt)}</td>

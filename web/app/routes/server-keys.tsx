@@ -1,15 +1,18 @@
 import type { ApiKeyView, CreatedApiKey, ProblemDetails } from "@isola/schema";
 import { Form, useRouteLoaderData } from "react-router";
 import { SubmitButton } from "../components/button.tsx";
-import { CodeBlock } from "../components/code-block.tsx";
-import { ConfirmForm } from "../components/confirm-form.tsx";
+import { ConfirmAction } from "../components/confirm-action.tsx";
 import { TextField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { ShownOnce } from "../components/shown-once.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { webContext } from "../lib/context.ts";
+import { idempotencyKey } from "../lib/control-headers.ts";
+import { credentialState } from "../lib/credentials.ts";
 import { setFlash } from "../lib/flash.server.ts";
-import { parseForm } from "../lib/forms.server.ts";
+import { field, parseForm } from "../lib/forms.server.ts";
 import { apiKeyForm } from "../lib/server-tab-forms.server.ts";
-import { field, intentOf, refused, refusedByProblem, serverApiPath } from "../lib/server-tabs.server.ts";
+import { refused, refusedByProblem, serverApiPath } from "../lib/server-tabs.server.ts";
 import styles from "../styles/server-tabs.css?url";
 import type { Route } from "./+types/server-keys";
 import type { loader as serverLoader } from "./server.tsx";
@@ -33,7 +36,7 @@ export async function loader({ params, context }: Route.LoaderArgs) {
 export async function action({ request, params, context }: Route.ActionArgs) {
   const web = context.get(webContext);
   const form = await request.formData();
-  const intent = intentOf(form);
+  const intent = field(form, "intent");
   if (intent === "revoke") {
     const id = field(form, "id");
     const answer = await web.control.delete(serverApiPath(params.slug, `/keys/${encodeURIComponent(id)}`));
@@ -43,11 +46,10 @@ export async function action({ request, params, context }: Route.ActionArgs) {
   }
   const parsed = parseForm(form, apiKeyForm);
   if (!parsed.ok) return refused("create", parsed);
-  const key = field(form, "idempotencyKey");
   const answer = await web.control.post<CreatedApiKey>(
     serverApiPath(params.slug, "/keys"),
     parsed.data,
-    key ? { "idempotency-key": key } : {},
+    idempotencyKey(field(form, "idempotencyKey")),
   );
   if (!answer.ok) {
     const values = { name: parsed.data.name, expiresInDays: "", rateLimitPerMinute: "" };
@@ -60,10 +62,9 @@ export async function action({ request, params, context }: Route.ActionArgs) {
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : null);
 
 function KeyState({ apiKey }: { apiKey: ApiKeyView }) {
-  if (apiKey.revokedAt) return <span className="muted">Revoked {day(apiKey.revokedAt)}</span>;
-  if (apiKey.expiresAt && Date.parse(apiKey.expiresAt) < Date.now()) {
-    return <span className="muted">Expired {day(apiKey.expiresAt)}</span>;
-  }
+  const state = credentialState(apiKey);
+  if (state === "Revoked") return <span className="muted">Revoked {day(apiKey.revokedAt)}</span>;
+  if (state === "Expired") return <span className="muted">Expired {day(apiKey.expiresAt)}</span>;
   return <>{apiKey.expiresAt ? `Active, expires ${day(apiKey.expiresAt)}` : "Active, no expiry"}</>;
 }
 
@@ -82,14 +83,10 @@ export default function ApiKeys({ loaderData, actionData }: Route.ComponentProps
         </p>
       )}
       {created && (
-        <section className="tab-section once" aria-labelledby="key-created-title" data-testid="created-key">
-          <h2 id="key-created-title">Key {created.name} created</h2>
-          <p className="warn-text" role="status">
-            Copy it now: this is the only time it is shown. Isola keeps only a hash; if it is lost, revoke it and make
-            another.
-          </p>
-          <CodeBlock code={created.key} label={`API key ${created.name}`} />
-        </section>
+        <ShownOnce testId="created-key" value={created.key} label={`API key ${created.name}`}>
+          <strong>Key {created.name} created.</strong> Copy it now: this is the only time it is shown. Isola keeps only
+          a hash; if it is lost, revoke it and make another.
+        </ShownOnce>
       )}
 
       <section className="tab-section" aria-labelledby="keys-title">
@@ -100,18 +97,7 @@ export default function ApiKeys({ loaderData, actionData }: Route.ComponentProps
           <p className="empty">No keys yet.</p>
         ) : (
           <table className="table" data-testid="keys">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">State</th>
-                <th scope="col">Rate limit</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "Key", "State", "Rate limit", "Last used"]} />
             <tbody>
               {keys.map((apiKey) => (
                 <tr key={apiKey.id} className={apiKey.revokedAt ? "row-dim" : undefined}>
@@ -126,12 +112,11 @@ export default function ApiKeys({ loaderData, actionData }: Route.ComponentProps
                   <td className="muted">{day(apiKey.lastUsedAt) ?? "never"}</td>
                   <td className="row-actions">
                     {!apiKey.revokedAt && (
-                      <ConfirmForm
+                      <ConfirmAction
                         label="Revoke"
                         question={`Revoke ${apiKey.name}? Clients using it are refused from now on.`}
-                        confirmLabel={`Yes, revoke ${apiKey.name}`}
-                        intent="revoke"
-                        fields={{ id: apiKey.id, name: apiKey.name }}
+                        confirm={`Yes, revoke ${apiKey.name}`}
+                        fields={{ intent: "revoke", id: apiKey.id, name: apiKey.name }}
                       />
                     )}
                   </td>

@@ -1,7 +1,7 @@
 import type { UsageView } from "@isola/schema";
+import { lazy, Suspense } from "react";
 import { Link } from "react-router";
 import { Card } from "../components/card.tsx";
-import { UsageCharts } from "../components/usage-charts.tsx";
 import { webContext } from "../lib/context.ts";
 import { problemResponse } from "../lib/problems.ts";
 import {
@@ -27,6 +27,26 @@ export async function loader({ params, request, context }: Route.LoaderArgs) {
     .control.get<UsageView>(`/servers/${encodeURIComponent(params.slug)}/usage?${usageQueryOf(range, new Date())}`);
   if (!answer.ok) throw problemResponse(answer.problem);
   return { slug: params.slug, range, usage: answer.data };
+}
+
+// recharts is about 110 KB gzipped, as much as the rest of a page's JavaScript: it loads after
+// the page, which is usable at once (the totals and the per-tool table have the numbers).
+const UsageCharts = lazy(() =>
+  import("../components/usage-charts.tsx").then((module) => ({ default: module.UsageCharts })),
+);
+
+/** The charts' places while recharts loads: the same boxes, so nothing moves when they arrive. */
+function ChartPlaceholders() {
+  return (
+    <div className="charts" aria-busy="true">
+      {["Calls", "Latency (ms)", "Errors by kind"].map((title) => (
+        <figure key={title} className="card chart-card">
+          <figcaption className="card-title">{title}</figcaption>
+          <div className="chart" />
+        </figure>
+      ))}
+    </div>
+  );
 }
 
 const percent = (rate: number | null) => (rate === null ? "–" : `${rate}%`);
@@ -66,7 +86,9 @@ export default function ServerMetrics({ loaderData }: Route.ComponentProps) {
         </p>
       ) : (
         <>
-          <UsageCharts points={usagePoints(usage)} errorKinds={errorKinds(usage)} />
+          <Suspense fallback={<ChartPlaceholders />}>
+            <UsageCharts points={usagePoints(usage)} errorKinds={errorKinds(usage)} />
+          </Suspense>
           <Card title="Per tool">
             <div className="table-scroll">
               <table className="table">

@@ -2,14 +2,15 @@ import type { ProblemDetails, SecretListItem } from "@isola/schema";
 import { useEffect, useRef } from "react";
 import { Form } from "react-router";
 import { SubmitButton } from "../components/button.tsx";
-import { ConfirmForm } from "../components/confirm-form.tsx";
+import { ConfirmAction } from "../components/confirm-action.tsx";
 import { TextField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { webContext } from "../lib/context.ts";
 import { setFlash } from "../lib/flash.server.ts";
-import { parseForm } from "../lib/forms.server.ts";
+import { field, parseForm } from "../lib/forms.server.ts";
 import { secretForm } from "../lib/server-tab-forms.server.ts";
-import { field, intentOf, refused, refusedByProblem, serverApiPath } from "../lib/server-tabs.server.ts";
+import { refused, refusedByProblem, serverApiPath } from "../lib/server-tabs.server.ts";
 import styles from "../styles/server-tabs.css?url";
 import type { Route } from "./+types/server-secrets";
 
@@ -30,7 +31,7 @@ export async function loader({ params, context }: Route.LoaderArgs) {
 export async function action({ request, params, context }: Route.ActionArgs) {
   const web = context.get(webContext);
   const form = await request.formData();
-  const intent = intentOf(form);
+  const intent = field(form, "intent");
   if (intent === "delete") {
     const name = field(form, "name");
     const answer = await web.control.delete(serverApiPath(params.slug, `/secrets/${encodeURIComponent(name)}`));
@@ -75,16 +76,7 @@ export default function Secrets({ loaderData, actionData }: Route.ComponentProps
           <p className="empty">No secrets yet, and the live version declares none.</p>
         ) : (
           <table className="table" data-testid="secrets">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">State</th>
-                <th scope="col">Updated</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Name", "State", "Updated"]} />
             <tbody>
               {secrets.map((secret) => (
                 <tr key={secret.name}>
@@ -98,7 +90,7 @@ export default function Secrets({ loaderData, actionData }: Route.ComponentProps
                   <td className="muted">{formatDate(secret.updatedAt)}</td>
                   <td className="row-actions">
                     {secret.set && (
-                      <ConfirmForm
+                      <ConfirmAction
                         label="Delete"
                         question={
                           <>
@@ -106,9 +98,8 @@ export default function Secrets({ loaderData, actionData }: Route.ComponentProps
                             {secret.declared ? " The live version reads it: its tools may fail without it." : ""}
                           </>
                         }
-                        confirmLabel={`Yes, delete ${secret.name}`}
-                        intent="delete"
-                        fields={{ name: secret.name }}
+                        confirm={`Yes, delete ${secret.name}`}
+                        fields={{ intent: "delete", name: secret.name }}
                       />
                     )}
                   </td>

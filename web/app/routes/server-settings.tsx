@@ -1,23 +1,15 @@
 import type { ProblemDetails, ServerView, VersionView } from "@isola/schema";
 import { Form, redirect } from "react-router";
 import { Button, SubmitButton } from "../components/button.tsx";
-import { TextField } from "../components/field.tsx";
-import { CheckboxField, SelectField, TextAreaField } from "../components/form-controls.tsx";
+import { CheckboxField, SelectField, TextAreaField, TextField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
 import { webContext } from "../lib/context.ts";
+import { ifMatch } from "../lib/control-headers.ts";
 import { setFlash } from "../lib/flash.server.ts";
-import { parseForm } from "../lib/forms.server.ts";
+import { field, parseForm } from "../lib/forms.server.ts";
 import { problemResponse } from "../lib/problems.ts";
 import { deleteForm, parseSettings } from "../lib/server-tab-forms.server.ts";
-import {
-  field,
-  ifMatch,
-  intentOf,
-  refused,
-  refusedByProblem,
-  STALE_EDIT,
-  serverApiPath,
-} from "../lib/server-tabs.server.ts";
+import { refused, refusedByProblem, STALE_EDIT, serverApiPath } from "../lib/server-tabs.server.ts";
 import styles from "../styles/server-tabs.css?url";
 import type { Route } from "./+types/server-settings";
 
@@ -50,7 +42,7 @@ function refusedUpdate(intent: string, problem: ProblemDetails, values: Record<s
 export async function action({ request, params, context }: Route.ActionArgs) {
   const web = context.get(webContext);
   const form = await request.formData();
-  const intent = intentOf(form);
+  const intent = field(form, "intent");
   const path = serverApiPath(params.slug);
   const revision = field(form, "revision");
 

@@ -2,6 +2,7 @@ import type { ManifestTool, ServerView, VersionView } from "@isola/schema";
 import { Form, useNavigation } from "react-router";
 import { Card } from "../components/card.tsx";
 import { CodeBlock } from "../components/code-block.tsx";
+import { FieldNotes, fieldAria } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
 import { webContext } from "../lib/context.ts";
 import { callTool, type ToolAnswer } from "../lib/playground.server.ts";
@@ -60,8 +61,7 @@ export async function action({ params, request, context }: Route.ActionArgs) {
 
 function InputField({ field, value, error }: { field: FormField; value: string; error: string | undefined }) {
   const id = `field-${field.name}`;
-  const described = [field.description && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
-  const common = { id, name: field.name, "aria-invalid": error ? true : undefined, "aria-describedby": described };
+  const common = { id, name: field.name, ...fieldAria(id, field.description, error) };
   let control: React.ReactNode;
   if (field.kind === "boolean" || field.kind === "enum") {
     const options = field.kind === "boolean" ? ["true", "false"] : (field.options ?? []);
@@ -111,16 +111,7 @@ function InputField({ field, value, error }: { field: FormField; value: string; 
         <span className="muted">{field.kind === "list" ? `list of ${field.itemKind}` : field.kind}</span>
       </label>
       {control}
-      {field.description && (
-        <span className="field-hint" id={`${id}-hint`}>
-          {field.description}
-        </span>
-      )}
-      {error && (
-        <span className="field-error" id={`${id}-error`}>
-          {error}
-        </span>
-      )}
+      <FieldNotes id={id} hint={field.description} error={error} />
     </div>
   );
 }

@@ -1,14 +1,15 @@
 import type { BuildView, ProblemDetails, VersionView } from "@isola/schema";
 import { Form, Link, redirect, useSearchParams } from "react-router";
 import { Button, SubmitButton } from "../components/button.tsx";
-import { TextAreaField } from "../components/form-controls.tsx";
+import { TextAreaField } from "../components/field.tsx";
 import { ProblemMessage } from "../components/problem-message.tsx";
+import { TableHead } from "../components/table-head.tsx";
 import { webContext } from "../lib/context.ts";
 import { setFlash } from "../lib/flash.server.ts";
-import { parseForm } from "../lib/forms.server.ts";
+import { field, parseForm } from "../lib/forms.server.ts";
 import { type DiffHunk, diffFiles, hunks } from "../lib/line-diff.ts";
 import { iterateForm } from "../lib/server-tab-forms.server.ts";
-import { field, intentOf, refused, refusedByProblem, serverApiPath } from "../lib/server-tabs.server.ts";
+import { refused, refusedByProblem, serverApiPath } from "../lib/server-tabs.server.ts";
 import { ASPECT_LABELS, diffTools, type ToolDiff } from "../lib/tool-diff.ts";
 import styles from "../styles/server-tabs.css?url";
 import type { Route } from "./+types/server-versions";
@@ -87,7 +88,7 @@ export async function loader({ params, request, context }: Route.LoaderArgs) {
 export async function action({ request, params, context }: Route.ActionArgs) {
   const web = context.get(webContext);
   const form = await request.formData();
-  const intent = intentOf(form);
+  const intent = field(form, "intent");
   if (intent === "deploy" || intent === "rollback") {
     const version = Number(field(form, "version"));
     const answer = await web.control.post(serverApiPath(params.slug, `/${intent}`), { version });
@@ -209,17 +210,7 @@ export default function Versions({ loaderData, actionData }: Route.ComponentProp
           <p className="empty">No versions yet: iterate with a brief below, or push code with the CLI.</p>
         ) : (
           <table className="table" data-testid="versions">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Tools</th>
-                <th scope="col">Created</th>
-                <th scope="col">By</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={["Version", "Tools", "Created", "By"]} />
             <tbody>
               {items.map((version) => (
                 <tr key={version.number} data-version={version.number}>
