@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `pnpm bench`: the sandbox benchmark, the end-to-end MCP benchmark, then the build benchmark,
+// `pnpm bench`: the sandbox benchmark, the end-to-end MCP benchmark, the build benchmark, then the web benchmark,
 // one after the other (they would skew each other on the same cores). Arguments go to the MCP
 // benchmark (`pnpm bench --real-stores`). Each also runs alone: `pnpm bench:sandbox`,
-// `pnpm bench:mcp`, `pnpm bench:build`.
+// `pnpm bench:mcp`, `pnpm bench:build`, `pnpm bench:web`.
 import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ const benches = [
   ["sandbox/bench/sandbox-bench.ts", []],
   ["runtime/bench/mcp-bench.ts", process.argv.slice(2)],
   ["runtime/bench/build-bench.ts", []],
+  ["runtime/bench/web-bench.ts", []],
 ];
 let failed = false;
 for (const [file, args] of benches) {
