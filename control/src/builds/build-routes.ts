@@ -6,6 +6,8 @@ import {
   confirmBuildBody,
   createBuildBody,
   iterateBuildBody,
+  page,
+  pageQuery,
   serverSlug,
 } from "@isola/schema";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -15,6 +17,7 @@ import { openStreams } from "../http/open-streams.ts";
 import { problem } from "../http/problems.ts";
 import { addRoute, answeredAsStream, type RouteContext } from "../http/route.ts";
 import { type BuildPolicy, buildActions } from "./build-actions.ts";
+import { listBuilds } from "./build-list.ts";
 import { readEvents } from "./build-store.ts";
 import { endedBy, streamBuildEvents } from "./event-stream.ts";
 
@@ -52,6 +55,19 @@ export function buildRoutes(
     problems: ["not-found", "forbidden", "slug-taken", "model-not-configured"],
     idempotent: true,
     handler: ({ body, request }) => builds.create(request, body),
+  });
+
+  addRoute(app, context, {
+    method: "GET",
+    url: "/builds",
+    operationId: "listBuilds",
+    summary: "Builds in your orgs (or one org, or one server's), newest first",
+    tag: "builds",
+    access: "signed-in",
+    query: pageQuery.extend({ org: z.string().optional(), server: serverSlug.optional() }),
+    status: 200,
+    response: page(buildView),
+    handler: ({ query, request }) => listBuilds(deps, request, query),
   });
 
   addRoute(app, context, {

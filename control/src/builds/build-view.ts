@@ -5,16 +5,19 @@ import type { BuildRow } from "./build-states.ts";
 /** A build with what its view names: its org's slug, its server's slug, its version's number. */
 export type BuildWithNames = BuildRow & { org_slug: string; server_slug: string | null; version_number: number | null };
 
-export function loadBuildWithNames(db: Kysely<Database>, id: string): Promise<BuildWithNames | undefined> {
+/** Builds with the names their views show. */
+export function buildsWithNames(db: Kysely<Database>) {
   return db
     .selectFrom("builds as b")
     .innerJoin("orgs as o", "o.id", "b.org_id")
     .leftJoin("servers as s", "s.id", "b.server_id")
     .leftJoin("server_versions as v", "v.id", "b.version_id")
     .selectAll("b")
-    .select(["o.slug as org_slug", "s.slug as server_slug", "v.number as version_number"])
-    .where("b.id", "=", id)
-    .executeTakeFirst();
+    .select(["o.slug as org_slug", "s.slug as server_slug", "v.number as version_number"]);
+}
+
+export function loadBuildWithNames(db: Kysely<Database>, id: string): Promise<BuildWithNames | undefined> {
+  return buildsWithNames(db).where("b.id", "=", id).executeTakeFirst();
 }
 
 export function toBuildView(build: BuildWithNames, publicUrl: string): BuildView {

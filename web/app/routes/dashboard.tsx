@@ -6,7 +6,6 @@ import { ProblemMessage } from "../components/problem-message.tsx";
 import { type ServerStatus, StatusPill } from "../components/status-pill.tsx";
 import { meContext, webContext } from "../lib/context.ts";
 import { problemResponse } from "../lib/problems.ts";
-import { recentBuildIds } from "../lib/recent-builds.server.ts";
 import dashboardStyles from "../styles/dashboard.css?url";
 import type { Route } from "./+types/dashboard";
 
@@ -15,7 +14,7 @@ export const meta: Route.MetaFunction = () => [{ title: "Dashboard · Isola" }];
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
-export async function loader({ request, context }: Route.LoaderArgs) {
+export async function loader({ context }: Route.LoaderArgs) {
   const me = context.get(meContext);
   const web = context.get(webContext);
   const control = web.control;
@@ -27,12 +26,7 @@ export async function loader({ request, context }: Route.LoaderArgs) {
         return { org: org.name, usage: answer.ok ? answer.data : null, problem: answer.ok ? null : answer.problem };
       }),
     ),
-    // Builds this browser started (the API lists none): each read from control, unknown ones left out.
-    recentBuildIds(request, web).then((ids) =>
-      Promise.all(ids.map((id) => control.get<BuildView>(`/builds/${id}`))).then((answers) =>
-        answers.flatMap((answer) => (answer.ok ? [answer.data] : [])),
-      ),
-    ),
+    control.get<{ items: BuildView[] }>("/builds?limit=8").then((answer) => (answer.ok ? answer.data.items : [])),
   ]);
   if (!servers.ok) throw problemResponse(servers.problem);
   return { email: me.user.email, servers: servers.data.items, usage, builds };

@@ -18,7 +18,6 @@ import { WizardSteps } from "../components/wizard-steps.tsx";
 import { webContext } from "../lib/context.ts";
 import { setFlash } from "../lib/flash.server.ts";
 import { type FormErrors, parseForm, problemFormErrors } from "../lib/forms.server.ts";
-import { rememberBuild } from "../lib/recent-builds.server.ts";
 import wizardStyles from "../styles/wizard.css?url";
 import type { Route } from "./+types/new-server";
 
@@ -72,10 +71,7 @@ export async function action({ request, context }: Route.ActionArgs): Promise<Ac
   const parsed = parseForm(form, briefForm);
   if (!parsed.ok) return { intent: "brief", modelMissing: false, ...parsed };
   const created = await web.control.post<BuildView>("/builds", parsed.data);
-  if (created.ok) {
-    await rememberBuild(request, web, created.data.id);
-    throw redirect(`/servers/new/${created.data.id}`);
-  }
+  if (created.ok) throw redirect(`/servers/new/${created.data.id}`);
   const values = { prompt: parsed.data.prompt, slug: parsed.data.slug ?? "" };
   const errors = problemFormErrors(created.problem, values);
   if (created.problem.type.endsWith(":slug-taken")) {
