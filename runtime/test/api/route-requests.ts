@@ -482,7 +482,7 @@ export const BUILDERS: Record<string, Builder> = {
     url: `servers/${w.shared}/builds`,
     body: { prompt: "Also say goodbye to people" },
   }),
-  "GET /builds": async () => ({ url: "builds?limit=5" }),
+  "GET /builds": async () => ({ url: "builds" }),
   "GET /builds/{id}": async (w) => ({ url: `builds/${await w.build("queued")}` }),
   "POST /builds/{id}/confirm": async (w) => ({
     url: `builds/${await w.build("waiting")}/confirm`,
