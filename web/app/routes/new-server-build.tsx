@@ -39,9 +39,14 @@ async function allEvents(control: ControlClient, id: string): Promise<BuildEvent
 export async function loader({ params, context }: Route.LoaderArgs) {
   if (!buildId.safeParse(params.buildId).success) throw data("no such build", { status: 404 });
   const control = context.get(webContext).control;
+  // Events first, then the build: its status is then at least as new as the last event the page
+  // has. The other way round, a "waiting" event appended between the two reads would be in the
+  // history while the build still said "planning", and the stream (resumed after it) would never
+  // bring the event that makes the page show the plan.
+  const events = await allEvents(control, params.buildId);
   const build = await control.get<BuildView>(`/builds/${params.buildId}`);
   if (!build.ok) throw problemResponse(build.problem);
-  return { build: build.data, events: await allEvents(control, params.buildId) };
+  return { build: build.data, events };
 }
 
 /** The confirmation form's fields as the API's body: answers.<id>, secrets.<NAME>, approvedEgress. */

@@ -175,6 +175,8 @@ export const callTool: Method = async (context) => {
   const bytesIn = Buffer.byteLength(JSON.stringify(args));
   let outcome: UsageOutcome = "ok";
   let result: Record<string, unknown> | undefined;
+  /** The sandbox's failure was logged as an error line: the call's own line would repeat it. */
+  let sandboxFailed = false;
   try {
     const validate = validatorFor(version.id, tool);
     if (!validate(args)) {
@@ -212,6 +214,7 @@ export const callTool: Method = async (context) => {
       throw new JsonRpcError(JSONRPC_ERRORS.serverError, error.message);
     }
     outcome = OUTCOMES[error.code] ?? "tool_error";
+    sandboxFailed = true;
     deps.logs.write(server.id, {
       level: "error",
       source: "runtime",
@@ -221,6 +224,17 @@ export const callTool: Method = async (context) => {
     });
     result = toolError(error.message);
   } finally {
+    const durationMs = performance.now() - started;
+    // One line a call, like an access log: the live tail shows each call as it is answered.
+    if (!sandboxFailed && (outcome === "ok" || outcome === "tool_error")) {
+      deps.logs.write(server.id, {
+        level: outcome === "ok" ? "info" : "warning",
+        source: "runtime",
+        message: `${name} ${outcome === "ok" ? "answered" : "answered with an error"} in ${Math.round(durationMs)} ms`,
+        tool: name,
+        caller: caller.label,
+      });
+    }
     deps.usage.record({
       serverId: server.id,
       orgId: server.orgId,
@@ -228,7 +242,7 @@ export const callTool: Method = async (context) => {
       tool: name,
       caller: caller.label,
       outcome,
-      durationMs: performance.now() - started,
+      durationMs,
       bytesIn,
       bytesOut: result ? Buffer.byteLength(JSON.stringify(result)) : 0,
       at: new Date(),
