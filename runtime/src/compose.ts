@@ -17,12 +17,14 @@ import { type Config, ServerLogs } from "@isola/schema";
 import { webPlugin } from "@isola/web";
 import type { FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
-import type { ReadinessDetails } from "./http/health.ts";
+import { type ReadinessDetails, runCheck } from "./http/health.ts";
+import type { MetricsEndpoint } from "./http/metrics-route.ts";
 import type { UrlErrorAnswer } from "./http/url-errors.ts";
 import { platformLlm } from "./llm/platform-llm.ts";
 import { issuerKeys, JwtVerifier } from "./mcp/auth/jwt.ts";
 import { mcpUrlErrors } from "./mcp/plugin.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
+import { NodeMetrics } from "./observe/metrics.ts";
 import type { Composition } from "./process/start.ts";
 import type { Stores } from "./stores/open-stores.ts";
 
@@ -43,8 +45,24 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
         log: { info: (message) => logger.info(message), warn: (message) => logger.warn(message) },
       })
     : undefined;
+  // Off unless ISOLA_METRICS_TOKEN is set: then every node, whatever its roles, describes itself.
+  const endpoint: MetricsEndpoint | undefined = config.metricsToken
+    ? { metrics: new NodeMetrics(config.roles), token: config.metricsToken }
+    : undefined;
+  const metrics = endpoint?.metrics;
+  metrics?.watch({
+    // Short: a scrape must not wait on a Bus that is away (its own /readyz check allows 2 s).
+    busUp: async () => (await runCheck(stores.bus.kind, () => stores.bus.ping(), 500)).ok,
+  });
   const needsSandbox = roles.has("control") || roles.has("runtime") || roles.has("worker");
-  if (!needsSandbox) return { plugins: web ? [web] : [], mounted: web ? ["web"] : [], close: async () => {} };
+  if (!needsSandbox) {
+    return {
+      plugins: web ? [web] : [],
+      mounted: web ? ["web"] : [],
+      ...(endpoint ? { metrics: endpoint } : {}),
+      close: async () => {},
+    };
+  }
 
   // First, before anything starts: a missing or unsafe key is a startup failure (one fatal line).
   const secretKey = loadSecretKey(config, { warn: (message) => logger.warn(message) });
@@ -53,6 +71,9 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   const sandbox = new SandboxSupervisor({
     ...(config.sandboxShards ? { shards: config.sandboxShards } : {}),
     loadArtifact: async (_serverId, hash) => {
+      // A shard keeps no code of its own: it asks for a stored version's code exactly when it
+      // creates an isolate for it because no warm one is pooled, which is what a cold start is.
+      metrics?.coldStart();
       const row = await stores.db
         .selectFrom("server_versions")
         .select("bundle")
@@ -63,7 +84,10 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       if (!row) throw new Error(`no stored version has code ${hash.slice(0, 12)}`);
       return row.bundle;
     },
-    onEvent: (event) => logger[event.type === "shard-start" ? "debug" : "warn"]({ event }, `sandbox ${event.type}`),
+    onEvent: (event) => {
+      metrics?.sandboxEvent(event);
+      logger[event.type === "shard-start" ? "debug" : "warn"]({ event }, `sandbox ${event.type}`);
+    },
     onServerLog: (serverId, level, message, data) =>
       logs.write(serverId, { level, source: "code", message, ...(data === undefined ? {} : { data }) }),
     // ctx.llm; the SDK reads ANTHROPIC_BASE_URL.
@@ -78,6 +102,12 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     }),
   });
   await sandbox.start();
+  metrics?.watch({
+    sandbox: () => {
+      const shards = sandbox.shards();
+      return { shards: shards.length, isolates: shards.reduce((sum, shard) => sum + (shard.pool?.isolates ?? 0), 0) };
+    },
+  });
 
   const plugins: FastifyPluginAsync[] = [];
   const mounted: string[] = [];
@@ -116,7 +146,12 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   }
   if (roles.has("worker")) {
     // Runs the builds any control node queued: plan, code, check, version, deploy.
-    plugins.push(buildWorkerPlugin(controlDeps));
+    plugins.push(
+      buildWorkerPlugin(
+        controlDeps,
+        metrics ? { onFinished: (outcome, ms) => metrics.buildFinished(outcome, ms) } : {},
+      ),
+    );
     mounted.push("worker");
   }
   if (roles.has("runtime")) {
@@ -131,7 +166,9 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
       grantIsLive: (grantId) => grantIsLive(stores.db, grantId),
       ...(config.mcpDomain ? { mcpDomain: config.mcpDomain } : {}),
       egress: { allowPrivateNetworks: config.egressAllowPrivate },
+      ...(metrics ? { onUsage: (event) => metrics.toolCall(event.slug, event.outcome, event.durationMs) } : {}),
     });
+    metrics?.watch({ limitsDegraded: () => runtime.limits.status().degraded });
     plugins.push(runtime.plugin);
     mounted.push("runtime");
     urlErrors.push(mcpUrlErrors);
@@ -147,6 +184,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     mounted,
     readiness,
     urlErrors,
+    ...(endpoint ? { metrics: endpoint } : {}),
     close: async () => {
       for (const close of closers) await close();
       await sandbox.close();

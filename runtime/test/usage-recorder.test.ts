@@ -39,6 +39,7 @@ describe.each(databaseBackends())("UsageRecorder on $name", (backend) => {
   });
 
   const event = (overrides: Partial<UsageEvent> = {}): UsageEvent => ({
+    slug: "a-server",
     serverId,
     orgId,
     version: 1,

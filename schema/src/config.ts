@@ -6,7 +6,7 @@ import { z } from "zod";
  * the variable names, their defaults and what each expects.
  *
  * Error messages never echo the value of a variable that may hold a secret
- * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY, ISOLA_ADMIN_TOKEN, ANTHROPIC_API_KEY).
+ * (DATABASE_URL, REDIS_URL, ISOLA_SECRET_KEY, ISOLA_ADMIN_TOKEN, ANTHROPIC_API_KEY, ISOLA_METRICS_TOKEN).
  */
 
 export const ROLES = ["runtime", "control", "web", "worker"] as const;
@@ -141,6 +141,12 @@ export const environmentSchema = z.object({
   ),
   // Where a web node without the control role reaches the control plane's API.
   ISOLA_CONTROL_URL: optional(httpUrl),
+  // Never echoed in an error: it is a credential. Printable, without spaces: it travels in a header.
+  ISOLA_METRICS_TOKEN: optional(
+    z.string().regex(/^[\x21-\x7e]{32,}$/, {
+      error: "expected at least 32 printable characters without spaces (generate one with: openssl rand -hex 32)",
+    }),
+  ),
 });
 
 /** The variables Isola reads, for documentation and for checking deployment files. */
@@ -187,6 +193,8 @@ export interface Config {
   llmModel: string;
   /** The control plane the web role calls over HTTP; unset: the control role of the same process. */
   controlUrl: string | undefined;
+  /** The bearer token that reads GET /metrics; unset: metrics are off (404). */
+  metricsToken: string | undefined;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -233,6 +241,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       },
       llmModel: e.ISOLA_MODEL_LLM ?? DEFAULT_MODELS.llm,
       controlUrl: e.ISOLA_CONTROL_URL,
+      metricsToken: e.ISOLA_METRICS_TOKEN,
     },
   };
 }

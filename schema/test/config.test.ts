@@ -75,6 +75,7 @@ describe("parseConfig accepts", () => {
     [{ ISOLA_OAUTH_CLIENTS_FILE: "clients.json" }, { oauthClientsFile: "/base/clients.json" }],
     [{ ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: "true" }, { oauthCimdAllowLoopback: true }],
     [{ ISOLA_CONTROL_URL: "http://control.internal:3000/" }, { controlUrl: "http://control.internal:3000" }],
+    [{ ISOLA_METRICS_TOKEN: "f".repeat(64) }, { metricsToken: "f".repeat(64) }],
   ])("%j", (env, expected) => {
     const result = parseConfig(env, "/base");
     expect(result.ok).toBe(true);
@@ -108,6 +109,8 @@ describe("parseConfig refuses, naming the variable and what it expects", () => {
     ["ISOLA_EGRESS_ALLOW_PRIVATE", "yes", /^ISOLA_EGRESS_ALLOW_PRIVATE: expected true or false, got "yes"$/],
     ["ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK", "1", /^ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: expected true or false, got "1"$/],
     ["ISOLA_CONTROL_URL", "control:3000", /^ISOLA_CONTROL_URL: expected an http\(s\) URL/],
+    ["ISOLA_METRICS_TOKEN", "short", /^ISOLA_METRICS_TOKEN: expected at least 32 printable characters/],
+    ["ISOLA_METRICS_TOKEN", `${"a".repeat(20)} ${"b".repeat(20)}`, /^ISOLA_METRICS_TOKEN: expected at least 32/],
   ])("%s=%s", (name, value, message) => {
     const result = parseConfig({ [name]: value });
     expect(result.ok).toBe(false);
@@ -120,6 +123,7 @@ describe("parseConfig refuses, naming the variable and what it expects", () => {
     ["DATABASE_URL", "mysql://root:hunter2@db/isola"],
     ["REDIS_URL", "memcached://:hunter2@cache"],
     ["ISOLA_SECRET_KEY", "hunter2"],
+    ["ISOLA_METRICS_TOKEN", "hunter2"],
   ])("never echoes the value of %s, which may hold a secret", (name, value) => {
     const result = parseConfig({ [name]: value });
     expect(result.ok).toBe(false);

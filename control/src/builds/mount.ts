@@ -5,7 +5,7 @@ import type { ControlDeps } from "../deps.ts";
 import { createOrgSecrets, ORG_MODEL_KEY } from "../secrets/org-secrets.ts";
 import { buildEffects } from "./effects.ts";
 import { createAnthropicModel, readGuestApi } from "./model/index.ts";
-import { BuildRunner } from "./runner.ts";
+import { BuildRunner, type RunnerOptions } from "./runner.ts";
 
 export interface BuildsOptions {
   /** Builds this node runs at once (default 2). */
@@ -13,6 +13,8 @@ export interface BuildsOptions {
   /** Builds one org runs at once across the instance (default 2). */
   perOrg?: number;
   leaseMs?: number;
+  /** Each build this node ends, with the duration of its last run (the composition root's metrics). */
+  onFinished?: RunnerOptions["onFinished"];
 }
 
 /**

@@ -57,6 +57,11 @@ export interface RunnerOptions {
   leaseMs?: number;
   /** How often an idle runner looks for work when nothing was announced. */
   pollMs?: number;
+  /**
+   * A build this node ended, and how long the run that ended it took (from its claim here: the
+   * plan, or the code to the deploy; the wait for the user's confirmation is not in it). For metrics.
+   */
+  onFinished?(outcome: "succeeded" | "failed", ms: number): void;
 }
 
 /** Model text is stored in chunks of about this many characters (a delta per event would flood the table). */
@@ -65,8 +70,11 @@ const TEXT_CHUNK = 2000;
 class BuildCancelled extends Error {}
 
 export class BuildRunner {
-  readonly #options: Required<Omit<RunnerOptions, "effects" | "log">> & Pick<RunnerOptions, "effects" | "log">;
+  readonly #options: Required<Omit<RunnerOptions, "effects" | "log" | "onFinished">> &
+    Pick<RunnerOptions, "effects" | "log" | "onFinished">;
   readonly #running = new Set<Promise<void>>();
+  /** When this node claimed each build it runs, for onFinished. */
+  readonly #claimedAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #stopped = false;
@@ -134,6 +142,7 @@ export class BuildRunner {
     }, leaseMs / 3);
     const signal = AbortSignal.any([cancel.signal, this.#stopping.signal]);
     const event = (type: string, data: Record<string, unknown> = {}) => appendEvent(db, bus, build.id, type, data);
+    this.#claimedAt.set(build.id, Date.now());
     try {
       if (build.resumes > MAX_RESUMES) {
         await this.#fail(build, `the build was interrupted ${build.resumes} times (its node stopped); start it again`);
@@ -159,6 +168,7 @@ export class BuildRunner {
       }
     } finally {
       clearInterval(lease);
+      this.#claimedAt.delete(build.id);
     }
   }
 
@@ -301,7 +311,10 @@ export class BuildRunner {
       claimed_by: null,
       lease_until: null,
     });
-    if (held) await appendEvent(db, this.#options.bus, build.id, "succeeded", {});
+    if (held) {
+      this.#finished(build, "succeeded");
+      await appendEvent(db, this.#options.bus, build.id, "succeeded", {});
+    }
   }
 
   async #fail(build: BuildRow, message: string, extra: Record<string, unknown> = {}): Promise<void> {
@@ -313,7 +326,15 @@ export class BuildRunner {
       claimed_by: null,
       lease_until: null,
     });
-    if (held) await appendEvent(db, bus, build.id, "failed", { message, ...extra });
+    if (held) {
+      this.#finished(build, "failed");
+      await appendEvent(db, bus, build.id, "failed", { message, ...extra });
+    }
+  }
+
+  #finished(build: BuildRow, outcome: "succeeded" | "failed"): void {
+    const claimedAt = this.#claimedAt.get(build.id);
+    if (claimedAt !== undefined) this.#options.onFinished?.(outcome, Date.now() - claimedAt);
   }
 }
 

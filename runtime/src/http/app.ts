@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { Stores } from "../stores/open-stores.ts";
 import { healthRoutes, type ReadinessDetails } from "./health.ts";
+import { type MetricsEndpoint, metricsRoute } from "./metrics-route.ts";
 import { type UrlErrorAnswer, urlErrorHandler } from "./url-errors.ts";
 
 export interface AppOptions {
@@ -12,9 +13,11 @@ export interface AppOptions {
   readiness?: ReadinessDetails | undefined;
   /** How each role answers a URL the router cannot match (in its own error format). */
   urlErrors?: UrlErrorAnswer[] | undefined;
+  /** This node's metrics and the token that reads them; absent: metrics off (/metrics is a 404). */
+  metrics?: MetricsEndpoint | undefined;
 }
 
-/** One Fastify instance: health routes plus the mounted roles, each encapsulated. */
+/** One Fastify instance: health and metrics routes plus the mounted roles, each encapsulated. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
@@ -26,10 +29,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onSend", async (_request, reply) => {
     if (!app.server.listening) reply.header("connection", "close");
   });
+  const metrics = options.metrics?.metrics;
+  // Every response of every role; by method and status class only (a URL label would be unbounded).
+  if (metrics) {
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.httpResponse(request.method, reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
   await app.register(healthRoutes, {
     stores: options.stores,
     ...(options.readiness ? { details: options.readiness } : {}),
   });
+  await app.register(metricsRoute, { endpoint: options.metrics });
   for (const plugin of options.plugins) await app.register(plugin);
   return app;
 }

@@ -3,7 +3,7 @@ import { type Config, OAUTH_GRANT_REVOKED, type ServerLogs } from "@isola/schema
 import type { FastifyPluginAsync } from "fastify";
 import type { JWTVerifyGetKey } from "jose";
 import type { Stores } from "../stores/open-stores.ts";
-import { UsageRecorder } from "../usage/recorder.ts";
+import { type UsageEvent, UsageRecorder } from "../usage/recorder.ts";
 import { issuerKeys, JwtVerifier } from "./auth/jwt.ts";
 import type { ApiKeyIdentity } from "./context.ts";
 import { Limits } from "./limits.ts";
@@ -28,6 +28,8 @@ export interface RuntimeRoleOptions {
   egress?: Pick<EgressPolicy, "allowPrivateNetworks" | "allowHttpHosts">;
   /** How often usage is flushed to Postgres. */
   usageFlushMs?: number;
+  /** Sees every tool call as usage records it (this node's metrics). */
+  onUsage?(event: UsageEvent): void;
 }
 
 /** The runtime role, assembled: its plugin and what must be closed (after the server stopped). */
@@ -45,7 +47,7 @@ export async function createRuntimeRole(
   });
   const relay = new SessionRelay(stores.bus);
   await relay.start();
-  const usage = new UsageRecorder(stores.db);
+  const usage = new UsageRecorder(stores.db, options.onUsage ? { onRecord: options.onUsage } : {});
   usage.start(options.usageFlushMs);
   const limits = new Limits(stores.bus);
   const issuer = `${config.publicUrl}/oauth`;

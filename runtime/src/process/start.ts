@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "../http/app.ts";
 import type { ReadinessDetails } from "../http/health.ts";
+import type { MetricsEndpoint } from "../http/metrics-route.ts";
 import type { UrlErrorAnswer } from "../http/url-errors.ts";
 import { openStores, type Stores } from "../stores/open-stores.ts";
 
@@ -15,6 +16,8 @@ export interface Composition {
   readiness?: ReadinessDetails;
   /** How each role answers URLs the router cannot match. */
   urlErrors?: UrlErrorAnswer[];
+  /** This node's metrics, when ISOLA_METRICS_TOKEN turns them on. */
+  metrics?: MetricsEndpoint;
   /** Closes what the composition started (sandbox shards), after the server stopped. */
   close(): Promise<void>;
 }
@@ -46,6 +49,7 @@ export async function startIsola(config: Config, logger: Logger, compose: Compos
       plugins: composition.plugins,
       readiness: composition.readiness,
       urlErrors: composition.urlErrors,
+      metrics: composition.metrics,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

@@ -4,6 +4,8 @@ import { type Kysely, sql } from "kysely";
 
 export interface UsageEvent {
   serverId: string;
+  /** For metrics labels only; rows are keyed by the id. */
+  slug: string;
   orgId: string;
   version: number;
   tool: string;
@@ -35,6 +37,8 @@ export interface RecorderOptions {
   maxPendingRows?: number;
   /** Rows per INSERT. */
   batchSize?: number;
+  /** Sees every event as it is recorded, dropped ones included (this node's metrics). */
+  onRecord?(event: UsageEvent): void;
 }
 
 /**
@@ -47,6 +51,7 @@ export class UsageRecorder {
   readonly #db: Kysely<Database>;
   readonly #maxPendingRows: number;
   readonly #batchSize: number;
+  readonly #onRecord: ((event: UsageEvent) => void) | undefined;
   #pending = new Map<string, Row>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
@@ -57,6 +62,7 @@ export class UsageRecorder {
     this.#db = db;
     this.#maxPendingRows = options.maxPendingRows ?? 50_000;
     this.#batchSize = options.batchSize ?? 500;
+    this.#onRecord = options.onRecord;
   }
 
   get pendingRows(): number {
@@ -64,6 +70,7 @@ export class UsageRecorder {
   }
 
   record(event: UsageEvent): void {
+    this.#onRecord?.(event);
     const minute = new Date(Math.floor(event.at.getTime() / 60_000) * 60_000);
     const key = [event.serverId, minute.getTime(), event.version, event.tool, event.caller, event.outcome].join(
       "\u0000",

@@ -132,6 +132,7 @@ export async function startApi(
       plugins: [...(options.plugins ?? []), ...composition.plugins],
       readiness: composition.readiness,
       urlErrors: composition.urlErrors,
+      metrics: composition.metrics,
     });
     if (port) await app.listen({ port, host: "127.0.0.1" });
     else await app.ready();

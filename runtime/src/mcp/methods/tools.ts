@@ -140,6 +140,7 @@ export function recordRefusedCall(
 ): void {
   deps.usage.record({
     serverId: server.id,
+    slug: server.slug,
     orgId: server.orgId,
     version: server.version?.number ?? 0,
     tool: toolLabel(server, request.params?.name),
@@ -237,6 +238,7 @@ export const callTool: Method = async (context) => {
     }
     deps.usage.record({
       serverId: server.id,
+      slug: server.slug,
       orgId: server.orgId,
       version: version.number,
       tool: name,
