@@ -26,7 +26,10 @@ export const PAGE_HEADERS = {
   "cache-control": "no-store",
   "content-security-policy": `default-src 'none'; style-src 'sha256-${createHash("sha256").update(CSS).digest("base64")}'; frame-ancestors 'none'; base-uri 'none'`,
   "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
+  // same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` with the page's
+  // own form posts, which the interaction's origin check must refuse; the client's redirect URI
+  // (another origin) still gets no referrer.
+  "referrer-policy": "same-origin",
   "x-content-type-options": "nosniff",
 };
 
@@ -58,7 +61,7 @@ export function html(strings: TemplateStringsArray, ...values: (string | number 
 function page(title: string, body: Html): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · Isola</title><style>${CSS}</style></head>
+<meta name="referrer" content="same-origin"><title>${escapeHtml(title)} · Isola</title><style>${CSS}</style></head>
 <body><main>${body.html}</main></body></html>`;
 }
 

@@ -1,25 +1,9 @@
-// The MCP SDK's `OAuthClientProvider` for tests: what a desktop MCP client keeps (its client
-// registration, tokens, PKCE verifier) in memory, and a "browser" that is an OAuthAgent signing in
-// and consenting as a person through the real pages. The authorization server sends the browser
-// back to a loopback listener, as it would a desktop client; the code it brings is kept for the
-// test to hand to `transport.finishAuth(code)`, as a real client's callback handler would.
-//
-//   const provider = await SdkOAuthProvider.start({ person });
-//   await expect(client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }))).rejects...
-//   await transport.finishAuth(provider.takeCode());
-//
-// It registers dynamically, unless given `clientMetadataUrl` (a Client ID Metadata Document,
-// which the SDK then uses as the client_id when the authorization server supports it).
-import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { OAuthClientMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { type AuthorizeResult, type ConsentChoice, type Credentials, OAuthAgent } from "./oauth-agent.ts";
+import { OAuthClientMemory } from "./oauth-client-memory.ts";
 
 export interface SdkOAuthProviderOptions {
   /** Who signs in and consents. */
@@ -56,7 +40,7 @@ async function listenForCallbacks(received: URL[]): Promise<{ url: string; serve
   return { url: `http://127.0.0.1:${port}/callback`, server };
 }
 
-export class SdkOAuthProvider implements OAuthClientProvider {
+export class SdkOAuthProvider extends OAuthClientMemory implements OAuthClientProvider {
   readonly agent: OAuthAgent;
   readonly clientMetadataUrl: string | undefined;
   /** Every authorization the SDK asked for, in order. */
@@ -65,13 +49,10 @@ export class SdkOAuthProvider implements OAuthClientProvider {
   readonly #redirectUrl: string;
   readonly #server: Server;
   readonly #received: URL[];
-  #client: OAuthClientInformationMixed | undefined;
-  #tokens: OAuthTokens | undefined;
-  #verifier: string | undefined;
-  #state: string | undefined;
   #code: string | undefined;
 
   private constructor(options: SdkOAuthProviderOptions, listener: { url: string; server: Server }, received: URL[]) {
+    super();
     this.#options = options;
     this.agent = options.agent ?? new OAuthAgent();
     this.clientMetadataUrl = options.clientMetadataUrl;
@@ -100,42 +81,6 @@ export class SdkOAuthProvider implements OAuthClientProvider {
     };
   }
 
-  state(): string {
-    this.#state = randomBytes(16).toString("base64url");
-    return this.#state;
-  }
-
-  clientInformation(): OAuthClientInformationMixed | undefined {
-    return this.#client;
-  }
-
-  saveClientInformation(information: OAuthClientInformationMixed): void {
-    this.#client = information;
-  }
-
-  tokens(): OAuthTokens | undefined {
-    return this.#tokens;
-  }
-
-  saveTokens(tokens: OAuthTokens): void {
-    this.#tokens = tokens;
-  }
-
-  saveCodeVerifier(verifier: string): void {
-    this.#verifier = verifier;
-  }
-
-  codeVerifier(): string {
-    if (!this.#verifier) throw new Error("no code verifier saved");
-    return this.#verifier;
-  }
-
-  invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery"): void {
-    if (scope === "all" || scope === "client") this.#client = undefined;
-    if (scope === "all" || scope === "tokens") this.#tokens = undefined;
-    if (scope === "all" || scope === "verifier") this.#verifier = undefined;
-  }
-
   /** The person's browser goes through sign-in and consent; the listener receives the return. */
   async redirectToAuthorization(url: URL): Promise<void> {
     const before = this.#received.length;
@@ -148,7 +93,7 @@ export class SdkOAuthProvider implements OAuthClientProvider {
       throw new Error(`the listener did not receive ${result.callback.href}`);
     }
     // A callback whose state is not the one just sent belongs to another flow: a real client drops it.
-    if (callback.searchParams.get("state") !== this.#state) {
+    if (callback.searchParams.get("state") !== this.lastState) {
       throw new Error(`the callback's state does not match: ${callback.href}`);
     }
     this.authorizations.push({ url, callback, pages: result.pages });
