@@ -18,6 +18,7 @@ import { problem } from "./http/problems.ts";
 import type { AnyRoute, RouteContext } from "./http/route.ts";
 import { keyRoutes } from "./keys/key-routes.ts";
 import { grantRoutes } from "./oauth/grant-routes.ts";
+import { interactionRoutes } from "./oauth/interaction-routes.ts";
 import { playgroundRoutes } from "./oauth/playground-routes.ts";
 import { logRoutes } from "./observe/log-routes.ts";
 import { usageRoutes } from "./observe/usage-routes.ts";
@@ -47,6 +48,7 @@ const ROUTE_GROUPS = [
   passwordResetRoutes,
   tokenRoutes,
   grantRoutes,
+  interactionRoutes,
   serverRoutes,
   versionRoutes,
   secretRoutes,

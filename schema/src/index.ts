@@ -7,6 +7,7 @@ export * from "./api/grants.ts";
 export * from "./api/health.ts";
 export * from "./api/keys.ts";
 export * from "./api/logs.ts";
+export * from "./api/oauth-interactions.ts";
 export * from "./api/orgs.ts";
 export * from "./api/playground.ts";
 export * from "./api/secret-requests.ts";

@@ -8,6 +8,7 @@ import {
   Outlet,
   Scripts,
   ScrollRestoration,
+  useMatches,
   useRouteLoaderData,
 } from "react-router";
 import type { Route } from "./+types/root";
@@ -35,6 +36,8 @@ export async function loader({ request, context }: Route.LoaderArgs) {
 export function Layout({ children }: { children: ReactNode }) {
   // Absent when the page is an error (no loader ran).
   const data = useRouteLoaderData<typeof loader>("root");
+  // Pages whose route says `handle = { scripts: false }` (the OAuth pages) load no JavaScript at all.
+  const scripts = !useMatches().some((match) => (match.handle as { scripts?: boolean } | undefined)?.scripts === false);
   return (
     <html lang="en">
       <head>
@@ -50,8 +53,8 @@ export function Layout({ children }: { children: ReactNode }) {
         </a>
         {children}
         <Toast flash={data?.flash ?? null} />
-        <ScrollRestoration />
-        <Scripts />
+        {scripts && <ScrollRestoration />}
+        {scripts && <Scripts />}
       </body>
     </html>
   );

@@ -1,7 +1,7 @@
 import { index, layout, type RouteConfig, route } from "@react-router/dev/routes";
 
-// URLs the web app owns. Everything under /api/v1, /oauth, /.well-known, /_isola and /<slug>/mcp
-// belongs to other roles and never reaches it (web/server/plugin.ts).
+// URLs the web app owns. Everything under /api/v1, /oauth (but its interaction pages),
+// /.well-known, /_isola and /<slug>/mcp belongs to other roles and never reaches it (web/server/plugin.ts).
 export default [
   index("routes/home.tsx"),
   route("signin", "routes/signin.tsx"),
@@ -42,5 +42,7 @@ export default [
   route("reset-password", "routes/reset-password.tsx"),
   route("invitations/:token", "routes/invitation.tsx"),
   // OAuth interaction pages
+  route("oauth/interaction/:uid", "routes/oauth-interaction.tsx"),
+  route("oauth/interaction/:uid/:step", "routes/oauth-interaction-step.tsx"),
   route("*", "routes/not-found.tsx"),
 ] satisfies RouteConfig;

@@ -6,7 +6,9 @@ describe("URLs the web app leaves to the other roles", () => {
     "/api",
     "/api/v2/anything",
     "/oauth",
-    "/oauth/interaction/abc",
+    "/oauth/auth?client_id=x",
+    "/oauth/token",
+    "/oauth/interaction",
     "/.well-known/oauth-protected-resource",
     "/.well-known/security.txt",
     "/_isola/mcp",
@@ -33,6 +35,10 @@ describe("URLs the web app leaves to the other roles", () => {
     "/oauthx",
     "/docs/mcp-guide",
     "/assets/app.css",
+    // The OAuth sign-in and consent pages and their forms' posts.
+    "/oauth/interaction/abc",
+    "/oauth/interaction/abc/login",
+    "/oauth/interaction/abc/consent?x=1",
   ])("%s is the web app's", (path) => {
     expect(ownedByAnotherRole(path)).toBe(false);
   });

@@ -16,6 +16,7 @@ export const PROBLEMS = {
   "slug-taken": { status: 409, title: "That slug is taken" },
   "egress-not-approved": { status: 409, title: "The code reaches hosts that are not approved" },
   "model-not-configured": { status: 409, title: "No language model is configured" },
+  "interaction-expired": { status: 410, title: "This sign-in has expired" },
   "precondition-failed": { status: 412, title: "The resource changed since you read it" },
   "payload-too-large": { status: 413, title: "The request body is too large" },
   "unsupported-media-type": { status: 415, title: "Send JSON" },

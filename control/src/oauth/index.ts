@@ -13,7 +13,7 @@ export {
   patGrantId,
   sessionGrantId,
 } from "./dashboard-tokens.ts";
-export { redirectHost, scopeLines } from "./interaction-routes.ts";
+export { redirectHost, scopeLines } from "./interactions.ts";
 export { LIFETIMES, RETIRED_KEY_SECONDS } from "./lifetimes.ts";
 export { isLoopbackHost } from "./metadata-fetch.ts";
 export { type OAuthPluginOptions, oauthPlugin, withDefaultScope } from "./plugin.ts";
@@ -35,4 +35,4 @@ export {
   type Rotation,
   rotateSigningKey,
 } from "./signing-keys.ts";
-export { consentPage, escapeHtml, html, loginPage } from "./views.ts";
+export { escapeHtml, html } from "./views.ts";

@@ -6,7 +6,8 @@ import { sweepExpired } from "./adapter.ts";
 import { AuthorizationServer } from "./authorization-server.ts";
 import { readClientsFile } from "./clients-file.ts";
 import { deriveKey } from "./derived-keys.ts";
-import { interactionRoutes } from "./interaction-routes.ts";
+import { provideInteractions } from "./interaction-routes.ts";
+import { interactions } from "./interactions.ts";
 import { sweepExpiredKeys } from "./signing-keys.ts";
 
 /** Client registrations per address: a client registers once per install. */
@@ -15,6 +16,9 @@ const REGISTRATION_BUCKET = { capacity: 20, refillPerSecond: 20 / 3600 };
 const METADATA_FETCH_BUCKET = { capacity: 30, refillPerSecond: 30 / 600 };
 
 const SWEEP_MS = 10 * 60_000;
+
+/** Below the issuer: the interaction pages (provider.ts's interactionPath), which the web role serves. */
+const INTERACTION_PREFIX = "/interaction/";
 
 /**
  * An authorization request without a scope asks for `mcp:tools`: a token without it opens no
@@ -34,7 +38,8 @@ export interface OAuthPluginOptions {
 
 /**
  * The OAuth 2.1 authorization server (oidc-provider) at `${PUBLIC_URL}/oauth`: its endpoints,
- * its metadata also at the RFC 8414 path-inserted URLs, and the sign-in and consent pages.
+ * its metadata also at the RFC 8414 path-inserted URLs, and the sign-in and consent steps the
+ * web app's pages at /oauth/interaction/* take (through the API, interaction-routes.ts).
  * Mounted by the control role next to the REST API; its state is in the database, so every
  * control node serves every request.
  */
@@ -127,7 +132,12 @@ export function oauthPlugin(deps: ControlDeps, options: OAuthPluginOptions = {})
         method: methods,
         url: "/oauth/*",
         logLevel: "warn",
-        handler: (request, reply) => handOver(request, reply, (request.raw.url ?? "").split("?")[0]?.slice(6) || "/"),
+        handler: (request, reply) => {
+          const path = (request.raw.url ?? "").split("?")[0]?.slice(6) || "/";
+          // The sign-in and consent pages are the web app's: on to whoever answers unrouted URLs.
+          if (path.startsWith(INTERACTION_PREFIX)) return reply.callNotFound();
+          return handOver(request, reply, path);
+        },
       });
       scope.route({ method: methods, url: "/oauth", handler: (request, reply) => handOver(request, reply, "/") });
       // RFC 8414 §3.1: the metadata of an issuer with a path, path-inserted; and OpenID's twin.
@@ -140,15 +150,10 @@ export function oauthPlugin(deps: ControlDeps, options: OAuthPluginOptions = {})
       }
     });
 
-    interactionRoutes(app, {
-      server,
-      db,
-      bus,
-      formKey: deriveKey(deps.secretKey, "forms"),
-      publicUrl,
-      issuer,
-      urls,
-      asPublic,
-    });
+    // The sign-in and consent steps, for the API's /oauth/interactions (the web app shows the pages).
+    provideInteractions(
+      deps,
+      interactions({ server, db, bus, formKey: deriveKey(deps.secretKey, "forms"), issuer, urls, asPublic }),
+    );
   };
 }

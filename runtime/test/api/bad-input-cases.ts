@@ -286,6 +286,58 @@ export const CASES: BadCase[] = [
     detail: /you have no grant with that id/,
   },
 
+  // OAuth interactions (the web app's sign-in and consent pages)
+  ...[
+    "GET /oauth/interactions/{uid}",
+    "POST /oauth/interactions/{uid}/login",
+    "POST /oauth/interactions/{uid}/abort",
+  ].map(
+    (op): BadCase => ({
+      op,
+      name: "no interaction cookie",
+      request: async (_w, valid) => ({ ...valid, headers: {} }),
+      code: "not-found",
+      detail: /this browser has no sign-in with that id/,
+    }),
+  ),
+  ...[
+    "POST /oauth/interactions/{uid}/login",
+    "POST /oauth/interactions/{uid}/consent",
+    "POST /oauth/interactions/{uid}/abort",
+  ].map(
+    (op): BadCase => ({
+      op,
+      name: "another interaction's form token",
+      request: merged({ csrf: "A".repeat(43) }),
+      code: "csrf-failed",
+      detail: /form token is not this sign-in's/,
+    }),
+  ),
+  {
+    op: "POST /oauth/interactions/{uid}/login",
+    name: "a wrong password",
+    request: merged({ password: `${PASSWORD} no` }),
+    code: "invalid-credentials",
+    detail: /email or password is wrong/,
+    has: { errors: [{ in: "body", path: "password", message: "email or password is wrong" }] },
+  },
+  {
+    op: "POST /oauth/interactions/{uid}/consent",
+    name: "an interaction that expired",
+    request: async (w, valid) => {
+      const uid = valid.url.split("/")[2] as string;
+      await w.api.stores.db
+        .updateTable("oauth_models")
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where("model", "=", "Interaction")
+        .where("id", "=", uid)
+        .execute();
+      return valid;
+    },
+    code: "interaction-expired",
+    detail: /timed out/,
+  },
+
   // servers
   {
     op: "POST /servers",

@@ -22,6 +22,8 @@ const UNKNOWN: Record<string, { value: () => string; detail: RegExp }> = {
     detail: /no (token|key|unaccepted invitation|grant|build|secret request) with that id/,
   },
   userId: { value: () => randomUUID(), detail: /no such member/ },
+  // The browser's interaction cookie names another interaction.
+  uid: { value: () => randomUUID(), detail: /this browser's sign-in is another one/ },
 };
 
 const shapeError = (parameter: string) => new RegExp(`path is not valid.*at ${parameter}`);
@@ -38,6 +40,7 @@ const MALFORMED: Record<string, { value: string; detail: RegExp }> = {
   number: { value: "0", detail: shapeError("number") },
   id: { value: "not-a-uuid", detail: shapeError("id") },
   userId: { value: "not-a-uuid", detail: shapeError("userId") },
+  uid: { value: "not an id!", detail: shapeError("uid") },
 };
 
 /** A path parameter whose unknown value creates rather than misses. */

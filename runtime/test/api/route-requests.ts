@@ -8,6 +8,7 @@ import type { Manifest, OrgRole } from "@isola/schema";
 import type { Api, Client } from "../support/api-harness.ts";
 import { deployHello, HELLO_SOURCE } from "../support/api-harness.ts";
 import { storeGrant } from "../support/grants.ts";
+import { consentInteraction, loginInteraction } from "../support/oauth-interaction-fixture.ts";
 import { adminOrg, memberOf, newOrg, type Person } from "./orgs-people.ts";
 
 export const PASSWORD = "correct horse battery staple";
@@ -378,6 +379,34 @@ export const BUILDERS: Record<string, Builder> = {
   "DELETE /me/grants/{id}": async (w, caller) => ({
     url: `me/grants/${caller.userId ? await w.grantOf(caller.userId) : randomUUID()}`,
   }),
+
+  // Public: the interaction cookie and the form token are the credentials (each call a browser of its own).
+  "GET /oauth/interactions/{uid}": async (w) => {
+    const { uid, cookie, remoteAddress } = await loginInteraction(w.api, w.address());
+    return { url: `oauth/interactions/${uid}`, headers: { cookie }, remoteAddress };
+  },
+  "POST /oauth/interactions/{uid}/login": async (w) => {
+    const { uid, cookie, formToken, remoteAddress } = await loginInteraction(w.api, w.address());
+    return {
+      url: `oauth/interactions/${uid}/login`,
+      body: { email: await w.account(), password: PASSWORD, csrf: formToken },
+      headers: { cookie },
+      remoteAddress,
+    };
+  },
+  "POST /oauth/interactions/{uid}/consent": async (w) => {
+    const fixture = await consentInteraction(w.api, w.address(), { email: await w.account(), password: PASSWORD });
+    return {
+      url: `oauth/interactions/${fixture.uid}/consent`,
+      body: { csrf: fixture.formToken },
+      headers: { cookie: fixture.cookie },
+      remoteAddress: fixture.remoteAddress,
+    };
+  },
+  "POST /oauth/interactions/{uid}/abort": async (w) => {
+    const { uid, cookie, formToken, remoteAddress } = await loginInteraction(w.api, w.address());
+    return { url: `oauth/interactions/${uid}/abort`, body: { csrf: formToken }, headers: { cookie }, remoteAddress };
+  },
 
   "POST /servers": async (w) => ({
     url: "servers",

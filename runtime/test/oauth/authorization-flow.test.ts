@@ -81,6 +81,9 @@ describe("the authorization code flow", () => {
     expect(consentText).toContain("mcp:tools: connect to flow-notes and call its tools as you");
     expect(consentText).toContain(owner.email);
     for (const page of result.pages) {
+      // The web app's pages, without a single script (not even React Router's inline data).
+      expect(page.body).not.toMatch(/<script/i);
+      expect(page.headers.get("referrer-policy")).toBe("same-origin");
       expect(page.headers.get("cache-control")).toBe("no-store");
       expect(page.headers.get("x-frame-options")).toBe("DENY");
       expect(page.headers.get("content-security-policy")).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
@@ -369,14 +372,25 @@ describe("the authorization code flow", () => {
     }
 
     it.each([
-      ["without its anti-forgery token", (fields: Record<string, string>) => ({ ...fields, csrf: "" }), {}],
+      [
+        "without its anti-forgery token",
+        (fields: Record<string, string>) => ({ ...fields, csrf: "" }),
+        {},
+        /This form has expired/,
+      ],
       [
         "with another interaction's token",
         (fields: Record<string, string>) => ({ ...fields, csrf: "A".repeat(43) }),
         {},
+        /This form has expired/,
       ],
-      ["from another site", (fields: Record<string, string>) => fields, { origin: "https://evil.example" }],
-    ])("refuse a sign-in %s", async (_case, change, headers) => {
+      [
+        "from another site",
+        (fields: Record<string, string>) => fields,
+        { origin: "https://evil.example" },
+        /This form was refused.*sent from another site/,
+      ],
+    ])("refuse a sign-in %s", async (_case, change, headers, says) => {
       const agent = new OAuthAgent();
       const { form, action } = await loginPage(agent);
       const response = await agent.request(
@@ -386,7 +400,10 @@ describe("the authorization code flow", () => {
         headers,
       );
       expect(response.status).toBe(403);
-      expect(pageText(response.body)).toMatch(/This form has expired/);
+      expect(pageText(response.body)).toMatch(says);
+      // Nobody signed in: the interaction still asks for it.
+      const again = await agent.request("GET", new URL(action.href.replace(/\/login$/, "")));
+      expect(formsOf(again.body).map((candidate) => candidate.action.split("/").pop())).toEqual(["login", "abort"]);
     });
 
     it("refuse a consent without its token, and record no grant", async () => {

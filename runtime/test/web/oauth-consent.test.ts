@@ -137,13 +137,26 @@ describe("the OAuth consent flow in the browser, the SDK client on the other sid
     expect(page.url()).toMatch(new RegExp(`^${api.url}/oauth/interaction/[A-Za-z0-9_-]+$`));
     await page.getByRole("heading", { level: 1, name: "Sign in to Isola" }).waitFor();
     await page.getByText(`Browser Desktop asks to use ${SERVER_NAME} on your behalf.`).waitFor();
+    // The web app's page, without one script: none in the HTML, none run (its CSP allows none).
+    expect(await page.locator("script").count()).toBe(0);
+    const served = await page.request.get(page.url());
+    expect(await served.text()).not.toMatch(/<script/i);
+    expect(served.headers()["content-security-policy"]).toMatch(/^default-src 'none';.*frame-ancestors 'none'/);
     await screenshot(page, "oauth-sign-in");
 
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password", { exact: true }).fill("not the password");
     await submit(page, "Sign in");
-    await page.getByRole("alert").getByText("Email or password is wrong.").waitFor();
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    // The message by the password field (announced with it), the email kept, the password not.
+    const password = page.getByLabel("Password", { exact: true });
+    await page.locator("#field-password-error").getByText("Email or password is wrong.").waitFor();
+    expect(await password.getAttribute("aria-invalid")).toBe("true");
+    expect(await password.getAttribute("aria-describedby")).toBe("field-password-error");
+    expect(await password.inputValue()).toBe("");
+    expect(await page.getByLabel("Email").inputValue()).toBe(email);
+    expect(await page.locator("script").count()).toBe(0);
+    await screenshot(page, "oauth-sign-in-wrong-password");
+    await password.fill(PASSWORD);
     await submit(page, "Sign in");
 
     // The consent page names the client, the server and what the scope lets the client do, in words.
@@ -159,7 +172,9 @@ describe("the OAuth consent flow in the browser, the SDK client on the other sid
     await consent.getByText(new URL(allowed.redirectUrl).origin, { exact: true }).waitFor();
     await consent.getByText(email, { exact: true }).waitFor();
     expect(await page.getByLabel("Password", { exact: true }).count()).toBe(0);
+    expect(await page.locator("script").count()).toBe(0);
     await screenshot(page, "oauth-consent");
+    const consentUrl = page.url();
 
     await submit(page, "Allow");
     const callback = await allowed.nextCallback("after Allow on the consent page");
@@ -169,6 +184,13 @@ describe("the OAuth consent flow in the browser, the SDK client on the other sid
     const code = callback.searchParams.get("code");
     if (!code) throw new Error(`the browser came back without a code: ${callback.href}`);
     await page.getByRole("heading", { name: "You can close this window." }).waitFor();
+    // The finished interaction's page, opened again: expired, in words.
+    const again = await page.context().newPage();
+    await again.goto(consentUrl);
+    await again.getByRole("heading", { level: 1, name: "This sign-in has expired" }).waitFor();
+    await again.getByText("Go back to the application and connect again.", { exact: false }).waitFor();
+    await screenshot(again, "oauth-expired");
+    await again.close();
 
     await first.transport.finishAuth(code);
     expect(exchanges.at(-1)?.line).toBe("POST /oauth/token 200");
