@@ -14,6 +14,7 @@ import { type AccessTokenVerifier, authenticateCaller, callerKey } from "./calle
 import { BODY_LIMIT, jsonRpcMethod, onError, REFUSED, Refusal, refuse } from "./refusals.ts";
 import { createIsolaServer } from "./server.ts";
 import { SESSION_LIMITS, type SessionLimits, SessionTable } from "./sessions.ts";
+import { isRelayed, replayInitialize, type SharedSession, SharedSessions } from "./shared-sessions.ts";
 
 export interface IsolaMcpOptions {
   /** Checks OAuth access tokens (the composition root's); without it only personal access tokens work. */
@@ -38,7 +39,15 @@ export function isolaMcpPlugin(deps: ControlDeps, options: IsolaMcpOptions = {})
       builds: buildActions(deps, modelBuildPolicy(deps)),
       catalogue: options.catalogue ?? loadCatalogue(),
     };
-    const sessions = new SessionTable(options.sessionLimits ?? SESSION_LIMITS);
+    const limits = options.sessionLimits ?? SESSION_LIMITS;
+    const sessions = new SessionTable(limits);
+    const shared = new SharedSessions(deps.bus, limits.idleMs);
+    // What a client POSTed on another node for a session this node holds: its McpServer may wait for it.
+    const stopRelay = await shared
+      .relayTo((id, message) => sessions.held(id)?.transport.onmessage?.(message as never))
+      .catch(() => async () => {});
+    /** Sessions being rebuilt from their record, so that concurrent requests share one. */
+    const rebuilding = new Map<string, Promise<StreamableHTTPServerTransport>>();
     const sweeper = setInterval(() => void sessions.sweep(), 60_000);
     sweeper.unref();
     const accessTokens = options.accessTokens;
@@ -53,7 +62,71 @@ export function isolaMcpPlugin(deps: ControlDeps, options: IsolaMcpOptions = {})
       clearInterval(sweeper);
       await sessions.closeAll();
     });
-    app.addHook("onClose", async () => unsubscribe().catch(() => {}));
+    app.addHook("onClose", async () => {
+      await unsubscribe().catch(() => {});
+      await stopRelay().catch(() => {});
+    });
+
+    /**
+     * A new McpServer and transport for a session, added to the table once initialized: by the
+     * client's initialize (its record then stored), or with `id`, rebuilt from its record.
+     */
+    async function open(
+      caller: string,
+      initialize: SharedSession["initialize"],
+      id?: string,
+    ): Promise<StreamableHTTPServerTransport> {
+      const server = createIsolaServer(parts);
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: id ? () => id : randomUUID,
+        onsessioninitialized: async (newId) => {
+          const stored = id ? true : await shared.save(newId, { caller, initialize });
+          sessions.add({ id: newId, transport, server, caller, shared: stored, savedAt: Date.now() });
+        },
+        // DELETE: ended for every node (the others close their copies at their next request).
+        onsessionclosed: async (closedId) => {
+          sessions.delete(closedId);
+          await shared.delete(closedId);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId && sessions.held(transport.sessionId)?.transport === transport)
+          sessions.delete(transport.sessionId);
+      };
+      await server.connect(transport);
+      if (id) await replayInitialize(transport, id, initialize);
+      return transport;
+    }
+
+    /** The transport of `caller`'s session `id`: this node's copy, or one rebuilt from the Bus; undefined when unknown or ended. */
+    async function sessionFor(id: string, caller: string): Promise<StreamableHTTPServerTransport | undefined> {
+      const stored = await shared.load(id);
+      const local = sessions.get(id, caller);
+      // The Bus cannot say: what this node holds goes on.
+      if (stored === "unavailable") return local?.transport;
+      if (!stored) {
+        // Ended on another node (or expired): this node's copy ends too. One begun while the Bus was down stays.
+        if (local?.shared) {
+          await sessions.close(local);
+          return undefined;
+        }
+        return local?.transport;
+      }
+      if (stored.caller !== caller) return undefined;
+      if (local) {
+        if (Date.now() - (local.savedAt ?? 0) > 60_000) {
+          local.savedAt = Date.now();
+          await shared.save(id, stored);
+        }
+        return local.transport;
+      }
+      let pending = rebuilding.get(id);
+      if (!pending) {
+        pending = open(caller, stored.initialize, id).finally(() => rebuilding.delete(id));
+        rebuilding.set(id, pending);
+      }
+      return pending;
+    }
 
     app.decorateRequest("actor", null);
     app.decorateRequest("actorError", null);
@@ -85,21 +158,19 @@ export function isolaMcpPlugin(deps: ControlDeps, options: IsolaMcpOptions = {})
         const sessionId = request.headers["mcp-session-id"];
         let transport: StreamableHTTPServerTransport;
         if (typeof sessionId === "string") {
-          const session = sessions.get(sessionId, key);
+          const held = await sessionFor(sessionId, key);
           // Another caller's session is as unknown as one that ended.
-          if (!session) throw new Refusal(404, REFUSED, "no such session: start a new one with initialize");
-          transport = session.transport;
+          if (!held) throw new Refusal(404, REFUSED, "no such session: start a new one with initialize");
+          transport = held;
+          // The node that asked (or runs the call) may be another: it gets the message too.
+          if (request.method === "POST" && isRelayed(request.body)) await shared.relay(sessionId, request.body);
         } else if (request.method === "POST" && isInitializeRequest(request.body)) {
-          const server = createIsolaServer(parts);
-          transport = new StreamableHTTPServerTransport({
-            sessionIdGenerator: randomUUID,
-            onsessioninitialized: (id) => sessions.add({ id, transport, server, caller: key }),
-            onsessionclosed: (id) => sessions.delete(id),
+          const { params } = request.body;
+          transport = await open(key, {
+            protocolVersion: params.protocolVersion,
+            capabilities: params.capabilities as Record<string, unknown>,
+            clientInfo: params.clientInfo as unknown as Record<string, unknown>,
           });
-          transport.onclose = () => {
-            if (transport.sessionId) sessions.delete(transport.sessionId);
-          };
-          await server.connect(transport);
         } else {
           throw new Refusal(400, ErrorCode.InvalidRequest, "send Mcp-Session-Id, or begin a session with initialize");
         }

@@ -1,11 +1,10 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 
-// The sessions of Isola's MCP server, in this node's memory: a session's server-to-client requests
-// (elicitation) are answered by a later POST that must reach the same McpServer. A request for a
-// session this node does not hold is a 404, and the client starts a new session (the MCP spec's
-// answer to an unknown session), so nodes behind a balancer without affinity still work, only
-// with more initializes. Each session is bound to its caller, bounded in number, and closed when idle.
+// The sessions of Isola's MCP server this node holds in memory (the McpServer and transport of
+// each). Their records are in the Bus (shared-sessions.ts), so another node rebuilds a session it
+// does not hold; this table is what this node holds. Each session is bound to its caller, bounded
+// in number, and closed when idle here (its record stays for the other nodes until its TTL).
 
 export interface Session {
   id: string;
@@ -14,6 +13,10 @@ export interface Session {
   /** callerKey() of the caller that opened it: another caller is told it does not exist. */
   caller: string;
   lastSeen: number;
+  /** The Bus holds its record (shared-sessions.ts): any node may continue it. */
+  shared?: boolean;
+  /** When this node last stored its record in the Bus (each use extends it, at most once a minute). */
+  savedAt?: number;
 }
 
 export interface SessionLimits {
@@ -50,6 +53,11 @@ export class SessionTable {
     this.#sessions.delete(id);
     this.#sessions.set(id, session);
     return session;
+  }
+
+  /** The session `id` whoever opened it, without counting it as a use (for messages relayed from other nodes). */
+  held(id: string): Session | undefined {
+    return this.#sessions.get(id);
   }
 
   /** Adds a session, first closing what the limits make room for. */

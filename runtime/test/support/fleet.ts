@@ -41,6 +41,8 @@ export interface FleetOptions {
   env?: Record<string, string>;
   /** Another PostgreSQL server to create the fleet's database on (default: DATABASE_URL's). */
   databaseAdminUrl?: string;
+  /** How long a node may take to listen (60 s: three nodes starting at once on a busy 2-core CI machine take 30). */
+  startTimeoutMs?: number;
 }
 
 export interface FleetNode {
@@ -68,6 +70,7 @@ export class Fleet {
   readonly #dropDatabase: () => Promise<void>;
   readonly #dir: string;
   readonly #env: Record<string, string>;
+  #startTimeoutMs = 60_000;
 
   private constructor(
     balancer: Balancer,
@@ -111,6 +114,7 @@ export class Fleet {
       ISOLA_METRICS_TOKEN: METRICS_TOKEN,
       ...options.env,
     });
+    fleet.#startTimeoutMs = options.startTimeoutMs ?? fleet.#startTimeoutMs;
     try {
       // All at once, as a platform starts them: migrations and the owner's bootstrap must not race.
       const size = options.size ?? 3;
@@ -124,11 +128,11 @@ export class Fleet {
 
   async #spawn(index: number): Promise<FleetNode> {
     const name = String.fromCharCode(97 + index);
-    const process = await spawnIsola({
-      ...this.#env,
-      ISOLA_ADMIN_TOKEN: this.adminToken,
-      ISOLA_DATA_DIR: join(this.#dir, name),
-    });
+    const process = await spawnIsola(
+      { ...this.#env, ISOLA_ADMIN_TOKEN: this.adminToken, ISOLA_DATA_DIR: join(this.#dir, name) },
+      undefined,
+      this.#startTimeoutMs,
+    );
     const node = { name, index, process, url: process.url };
     this.nodes[index] = node;
     this.balancer.setUpstream(index, node.url);
@@ -227,6 +231,25 @@ export class Fleet {
     return { id: headers["mcp-session-id"], headers, post };
   }
 
+  /**
+   * A fetch for an MCP client (the SDK's `fetch` option) that sends each request to the next node
+   * in turn, whatever URL it was given: successive requests of one session always change node, as
+   * behind a balancer without affinity. `routed` records, per request, the node and what it carried.
+   */
+  rotatingFetch(routed: Routed[] = [], nodes: FleetNode[] = this.nodes): typeof fetch {
+    let next = 0;
+    return async (input, init = {}) => {
+      const node = nodes[next++ % nodes.length] as FleetNode;
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const target = `${node.url}${url.pathname}${url.search}`;
+      const body = typeof init.body === "string" ? (JSON.parse(init.body) as Record<string, unknown>) : undefined;
+      const carried = body ? String(body.method ?? `response ${String(body.id)}`) : (init.method ?? "GET");
+      const response = await fetch(target, init);
+      routed.push({ node: node.name, carried, status: response.status });
+      return response;
+    };
+  }
+
   /** A node's Prometheus metrics text. */
   async metrics(node: FleetNode): Promise<string> {
     const response = await fetch(`${node.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -246,6 +269,13 @@ export class Fleet {
     await this.redis.stop();
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/** One request a rotating fetch sent: to which node, what it carried (a JSON-RPC method, `response <id>`, GET, DELETE). */
+export interface Routed {
+  node: string;
+  carried: string;
+  status: number;
 }
 
 export interface FleetSession {
