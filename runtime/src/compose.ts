@@ -25,6 +25,7 @@ import { issuerKeys, JwtVerifier } from "./mcp/auth/jwt.ts";
 import { mcpUrlErrors } from "./mcp/plugin.ts";
 import { createRuntimeRole } from "./mcp/role.ts";
 import { NodeMetrics } from "./observe/metrics.ts";
+import { startTracing } from "./observe/tracing.ts";
 import type { Composition } from "./process/start.ts";
 import type { Stores } from "./stores/open-stores.ts";
 
@@ -156,11 +157,17 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   }
   if (roles.has("runtime")) {
     const vault = createSecretVault({ db: stores.db, key: secretKey });
+    // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then a span per MCP request (no OTel package loads otherwise).
+    const tracing = await startTracing(
+      config.otlp && { ...config.otlp, attributes: { "isola.roles": config.roles.join(",") } },
+    );
     const runtime = await createRuntimeRole({
       config,
       stores,
       sandbox,
       logs,
+      tracing,
+      log: logger,
       secretsFor: (serverId) => vault.envFor(serverId),
       verifyApiKey: (key) => verifyApiKey(stores.db, key),
       grantIsLive: (grantId) => grantIsLive(stores.db, grantId),
@@ -173,7 +180,7 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     mounted.push("runtime");
     urlErrors.push(mcpUrlErrors);
     readiness.limits = () => runtime.limits.status();
-    closers.push(runtime.close);
+    closers.push(runtime.close, () => tracing.shutdown());
   }
   if (web) {
     plugins.push(web);

@@ -13,9 +13,11 @@ export {
   type LlmRequest,
   type LlmResult,
 } from "./host/llm.ts";
+export type { FetchTiming } from "./host/shard-protocol.ts";
 export {
   type SandboxCall,
   SandboxSupervisor,
   type SupervisorEvent,
   type SupervisorOptions,
+  shardFor,
 } from "./host/supervisor.ts";

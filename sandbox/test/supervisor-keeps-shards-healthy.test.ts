@@ -173,6 +173,24 @@ describe("a shard that dies", () => {
   });
 });
 
+describe("a server that keeps going over its memory limit", () => {
+  it("is quarantined: each overrun is a strike, as a crash it caused alone would be", async () => {
+    harness = await startHarness({ quarantine: { strikes: 3 } });
+    const hog = await harness.deploy(
+      "hog",
+      serverSource({ hog: "const kept = []; for (;;) kept.push(new Array(100000).fill(1.5));" }),
+    );
+    for (let i = 0; i < 3; i++) {
+      // The heap limit stops it, or (isolated-vm's limit is a guideline) its shard dies with it.
+      await expect(harness.call(hog, "hog", {}, { limits: { memoryMb: 32 } })).rejects.toMatchObject({
+        code: expect.stringMatching(/^SANDBOX_(MEMORY_LIMIT|CRASHED)$/),
+      });
+    }
+    expect(harness.events).toContainEqual({ type: "quarantine", serverId: hog.id });
+    await expect(harness.call(hog, "hog")).rejects.toMatchObject({ code: "SANDBOX_QUARANTINED" });
+  });
+});
+
 describe("recycling", () => {
   it("replaces a grown shard without losing the calls it is running", async () => {
     // Every shard is over a 1-byte threshold: each is recycled once it is 300 ms old.

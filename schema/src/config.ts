@@ -39,6 +39,18 @@ const httpUrl = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** An OTLP/HTTP receiver's base URL; not echoed (a hosted collector's URL may carry credentials). */
+const otlpEndpoint = z.string().refine(
+  (value) => {
+    const url = URL.parse(value);
+    return url !== null && (url.protocol === "http:" || url.protocol === "https:") && !url.search && !url.hash;
+  },
+  {
+    message:
+      "expected the http(s) base URL of an OTLP/HTTP receiver, without query or fragment, such as http://collector:4318 (spans go to <url>/v1/traces)",
+  },
+);
+
 /** A connection URL with one of the given schemes; the value is never echoed (it may hold a password). */
 const connectionUrl = (schemes: string[], example: string) =>
   z.string().refine(
@@ -97,6 +109,10 @@ export const environmentSchema = z.object({
   ISOLA_DATA_DIR: optional(z.string()),
   DATABASE_URL: optional(connectionUrl(["postgres", "postgresql"], "postgres://user:password@host:5432/isola")),
   REDIS_URL: optional(connectionUrl(["redis", "rediss"], "redis://host:6379")),
+  // false on fleet nodes: `isola migrate` runs once per deploy (the release command) and `start` only checks.
+  ISOLA_MIGRATE_ON_START: optional(
+    z.enum(["true", "false"], { error: (issue) => `expected true or false, got ${quoted(issue.input)}` }),
+  ),
   ISOLA_ROLES: optional(roles),
   ISOLA_SECRET_KEY: optional(secretKey),
   LOG_LEVEL: optional(logLevel),
@@ -147,6 +163,15 @@ export const environmentSchema = z.object({
       error: "expected at least 32 printable characters without spaces (generate one with: openssl rand -hex 32)",
     }),
   ),
+  // OpenTelemetry's own variables: traces are exported when the endpoint is set (OTLP over HTTP
+  // only; OTEL_EXPORTER_OTLP_HEADERS is read by the exporter itself).
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(otlpEndpoint),
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(
+    z.enum(["http/protobuf", "http/json"], {
+      error: (issue) => `expected http/protobuf or http/json (grpc is not supported), got ${quoted(issue.input)}`,
+    }),
+  ),
+  OTEL_SERVICE_NAME: optional(z.string().regex(/^[\x21-\x7e]{1,100}$/, "expected a service name without spaces")),
 });
 
 /** The variables Isola reads, for documentation and for checking deployment files. */
@@ -163,6 +188,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Set: Redis through ioredis. Unset: an in-process bus (single node only). */
   redisUrl: string | undefined;
+  /** true: `start` migrates the database. false: it refuses to start while migrations are pending. */
+  migrateOnStart: boolean;
   roles: Role[];
   /** 32 bytes, when configured; otherwise the control plane generates one into the data dir. */
   secretKey: Buffer | undefined;
@@ -195,6 +222,8 @@ export interface Config {
   controlUrl: string | undefined;
   /** The bearer token that reads GET /metrics; unset: metrics are off (404). */
   metricsToken: string | undefined;
+  /** Where traces go (OTEL_EXPORTER_OTLP_*); undefined: tracing is off and no OTel package loads. */
+  otlp: { endpoint: string; protocol: "http/protobuf" | "http/json"; serviceName: string } | undefined;
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -223,6 +252,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
       databaseUrl: e.DATABASE_URL,
       redisUrl: e.REDIS_URL,
+      migrateOnStart: e.ISOLA_MIGRATE_ON_START !== "false",
       roles: e.ISOLA_ROLES ?? ["runtime", "control", "web", "worker"],
       secretKey: e.ISOLA_SECRET_KEY,
       logLevel: e.LOG_LEVEL ?? "info",
@@ -242,6 +272,14 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       llmModel: e.ISOLA_MODEL_LLM ?? DEFAULT_MODELS.llm,
       controlUrl: e.ISOLA_CONTROL_URL,
       metricsToken: e.ISOLA_METRICS_TOKEN,
+      otlp: e.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? {
+            endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+            // The specification's default.
+            protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf",
+            serviceName: e.OTEL_SERVICE_NAME ?? "isola",
+          }
+        : undefined,
     },
   };
 }

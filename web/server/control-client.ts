@@ -49,6 +49,8 @@ export interface ClientOptions {
   /** The browser's Cookie header, forwarded as it is (it carries the session). */
   cookie?: string | undefined;
   clientIp?: string | undefined;
+  /** The page request's id, sent as X-Request-Id so that control's log lines carry the same id. */
+  requestId?: string | undefined;
   /** Receives each Set-Cookie control answers with (sign-in, sign-out), for the browser. */
   onSetCookie(value: string): void;
 }
@@ -101,6 +103,7 @@ export function createControlClient(transport: ControlTransport, options: Client
     }
     const headers: Record<string, string> = { accept: "application/json", ...extra };
     if (options.cookie) headers.cookie = options.cookie;
+    if (options.requestId) headers["x-request-id"] = options.requestId;
     if (writes && csrfToken) headers["x-csrf-token"] = csrfToken;
     if (body !== undefined) headers["content-type"] = "application/json";
     let answer: ControlAnswer;

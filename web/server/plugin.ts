@@ -94,6 +94,7 @@ export async function webPlugin(options: WebPluginOptions): Promise<FastifyPlugi
         control: createControlClient(transport, {
           cookie: request.headers.cookie,
           clientIp: request.ip,
+          requestId: request.id,
           onSetCookie: (value) => web.setCookies.push(value),
         }),
         setCookies: [],

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { REQUEST_ID_HEADER, requestIdOf } from "../observe/request-id.ts";
 import type { Stores } from "../stores/open-stores.ts";
 import { healthRoutes, type ReadinessDetails } from "./health.ts";
 import { type MetricsEndpoint, metricsRoute } from "./metrics-route.ts";
@@ -21,11 +22,18 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
+    // Every request's id: a well-formed X-Request-Id honoured, else a new one; echoed below and in every log line.
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdOf(raw.headers[REQUEST_ID_HEADER]),
     return503OnClosing: true,
     frameworkErrors: urlErrorHandler(options.urlErrors ?? []),
   });
   // While draining (the listener is closed), tell keep-alive clients to hang up after this
   // response: otherwise an idle connection holds close() open until its keep-alive timeout.
+  // On the raw response, so that streamed (hijacked) answers carry it too.
+  app.addHook("onRequest", async (request, reply) => {
+    reply.raw.setHeader(REQUEST_ID_HEADER, request.id);
+  });
   app.addHook("onSend", async (_request, reply) => {
     if (!app.server.listening) reply.header("connection", "close");
   });

@@ -1,5 +1,6 @@
 import type { EgressPolicy, SandboxSupervisor } from "@isola/sandbox";
 import type { Bus, Config, ServerLogs } from "@isola/schema";
+import type { Tracing } from "../observe/tracing.ts";
 import type { UsageRecorder } from "../usage/recorder.ts";
 import type { JwtVerifier } from "./auth/jwt.ts";
 import type { Limits } from "./limits.ts";
@@ -47,6 +48,8 @@ export interface RuntimeDeps {
   issuer: string;
   /** Operator switches for egress (self-hosting on a LAN, plain-http hosts). */
   egress: Pick<EgressPolicy, "allowPrivateNetworks" | "allowHttpHosts">;
+  /** Spans of each request and its steps (NO_TRACING when OTEL_EXPORTER_OTLP_ENDPOINT is unset). */
+  tracing: Tracing;
 }
 
 /** Everything a method handler works with. */

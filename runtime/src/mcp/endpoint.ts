@@ -95,7 +95,12 @@ export async function checkCaller(
   request: FastifyRequest,
   urls: ResourceUrls,
 ): Promise<Caller> {
-  const outcome = await authenticate(context.deps, context.keys, server, request, urls);
+  const outcome = await context.deps.tracing.span("auth", { "isola.auth.mode": server.authMode }, async (span) => {
+    const outcome = await authenticate(context.deps, context.keys, server, request, urls);
+    if (outcome.ok) span.set({ "isola.caller.kind": outcome.caller.kind });
+    else span.fail(outcome.status === 401 ? "unauthenticated" : "forbidden", outcome.message);
+    return outcome;
+  });
   if (!outcome.ok)
     throw new EndpointRefusal(outcome.status, JSONRPC_ERRORS.serverError, outcome.message, {
       headers: outcome.headers,
@@ -164,7 +169,11 @@ export async function checkLimits(
   rpc: JsonRpcRequest,
 ): Promise<void> {
   const { limits, logs } = context.deps;
-  const check = await limits.check(server, caller, rpc.method);
+  const check = await context.deps.tracing.span("limits", { "mcp.method.name": rpc.method }, async (span) => {
+    const check = await limits.check(server, caller, rpc.method);
+    if (!check.ok) span.fail(check.limit === "rate" ? "rate_limited" : "quota_exceeded", check.message);
+    return check;
+  });
   if (check.ok) return;
   if (rpc.method === "tools/call") recordRefusedCall(context.deps, server, caller, rpc, "limit");
   logs.write(server.id, {
@@ -226,14 +235,19 @@ export async function handlePost(
     note.rpc = message.message.method;
     const params = message.message.params as { requestId?: RequestId; reason?: string } | undefined;
     if (message.message.method === "notifications/cancelled" && params?.requestId !== undefined) {
-      await deps.relay.cancel(session.id, params.requestId, String(params.reason ?? "cancelled by the client"));
+      await deps.relay.cancel(
+        session.id,
+        params.requestId,
+        String(params.reason ?? "cancelled by the client"),
+        request.id,
+      );
     }
     await reply.code(202).send();
     return;
   }
   if (message.kind === "response") {
     note.rpc = "response";
-    await deps.relay.deliver(session.id, message.message);
+    await deps.relay.deliver(session.id, message.message, request.id);
     await reply.code(202).send();
     return;
   }
@@ -294,8 +308,10 @@ export async function answerRequest(
   } catch (error) {
     if (!(error instanceof JsonRpcError)) {
       log.error({ err: error, server: server.slug, rpc: rpc.method }, "MCP method failed");
+      deps.tracing.current().fail("internal", "the method failed unexpectedly");
       return errorResponse(rpc.id, JSONRPC_ERRORS.internalError, "internal error");
     }
+    deps.tracing.current().set({ "rpc.jsonrpc.error_code": error.code });
     return errorResponse(rpc.id, error.code, error.message, error.data);
   } finally {
     forget();

@@ -181,11 +181,16 @@ export class LegacySse {
       note.rpc = message.message.method;
       const params = message.message.params as { requestId?: RequestId; reason?: string } | undefined;
       if (message.message.method === "notifications/cancelled" && params?.requestId !== undefined) {
-        await relay.cancel(session.id, params.requestId, String(params.reason ?? "cancelled by the client"));
+        await relay.cancel(
+          session.id,
+          params.requestId,
+          String(params.reason ?? "cancelled by the client"),
+          request.id,
+        );
       }
     } else if (message.kind === "response") {
       note.rpc = "response";
-      await relay.deliver(session.id, message.message);
+      await relay.deliver(session.id, message.message, request.id);
     } else {
       note.rpc = message.message.method;
       checkToolScopes(context, server, caller, message.message, urls);

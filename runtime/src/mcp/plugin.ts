@@ -1,5 +1,6 @@
 import { fastifySSE } from "@fastify/sse";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { refusalKind } from "../observe/tracing.ts";
 import { ApiKeyCache } from "./auth/authenticate.ts";
 import { protectedResourceMetadata, type ResourceUrls, resourceUrls } from "./auth/protected-resource.ts";
 import { supportedScopes } from "./auth/tool-scopes.ts";
@@ -14,9 +15,13 @@ import {
   handlePost,
 } from "./endpoint.ts";
 import { LegacySse, STREAM_ROUTE_SSE } from "./legacy-sse.ts";
+import { toolLabel } from "./methods/tools.ts";
 import { corsHeaders, preflight } from "./protocol/cors.ts";
 import { errorResponse, JSONRPC_ERRORS } from "./protocol/jsonrpc.ts";
 import type { ServerRecord } from "./server-directory.ts";
+
+/** The params of the JSON-RPC message a POST carried, if it is one. */
+const rpcParams = (request: FastifyRequest) => (request.body as { params?: { name?: unknown } } | undefined)?.params;
 
 /** Largest JSON-RPC message accepted (tool arguments included). */
 const BODY_LIMIT = 1024 * 1024;
@@ -92,28 +97,54 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
     ) {
       const started = performance.now();
       const note: AccessNote = { ...(server ? { server: server.slug } : {}) };
-      try {
-        if (!server) throw new EndpointRefusal(404, JSONRPC_ERRORS.serverError, "no such server");
-        // On the raw response, so that streamed (hijacked) answers carry them too.
-        const cors = corsHeaders(request.headers.origin, {
-          ownOrigin: context.ownOrigin,
-          allowedOrigins: server.allowedOrigins,
-        });
-        for (const [name, value] of Object.entries(cors)) reply.raw.setHeader(name, value);
-        await handler(context, server, request, reply, urls, note);
-      } catch (error) {
-        if (!(error instanceof EndpointRefusal)) throw error;
-        if (!reply.sent) await refuse(reply, error);
-      } finally {
-        // The app's logger: the route's own is at warn, to keep Fastify's per-request lines out.
-        app.log.info(
-          {
-            reqId: request.id,
-            access: { ...note, status: reply.raw.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 },
-          },
-          "mcp request",
-        );
-      }
+      const route = request.routeOptions.url ?? "";
+      await deps.tracing.request(
+        `${request.method} ${route}`,
+        request.headers,
+        {
+          "http.request.method": request.method,
+          "http.route": route,
+          "isola.server": server?.slug,
+          "isola.session.present": typeof request.headers["mcp-session-id"] === "string",
+        },
+        async (span) => {
+          // Every line this request logs names its trace.
+          if (span.traceId) request.log = request.log.child({ traceId: span.traceId });
+          try {
+            if (!server) throw new EndpointRefusal(404, JSONRPC_ERRORS.serverError, "no such server");
+            // On the raw response, so that streamed (hijacked) answers carry them too.
+            const cors = corsHeaders(request.headers.origin, {
+              ownOrigin: context.ownOrigin,
+              allowedOrigins: server.allowedOrigins,
+            });
+            for (const [name, value] of Object.entries(cors)) reply.raw.setHeader(name, value);
+            await handler(context, server, request, reply, urls, note);
+          } catch (error) {
+            if (!(error instanceof EndpointRefusal)) {
+              span.fail("internal", "the endpoint failed unexpectedly");
+              throw error;
+            }
+            // A refusal is the client's error (4xx: the span's status stays unset, as for HTTP servers) or ours (5xx).
+            if (error.status >= 500) span.fail(refusalKind(error.status), error.message);
+            else span.set({ "error.type": refusalKind(error.status) });
+            if (!reply.sent) await refuse(reply, error);
+          } finally {
+            const status = reply.raw.statusCode;
+            const tool = note.rpc === "tools/call" && server ? toolLabel(server, rpcParams(request)?.name) : undefined;
+            span.set({ "mcp.method.name": note.rpc, "gen_ai.tool.name": tool, "http.response.status_code": status });
+            if (note.rpc) span.rename(tool ? `${note.rpc} ${tool}` : note.rpc);
+            // The app's logger: the route's own is at warn, to keep Fastify's per-request lines out.
+            app.log.info(
+              {
+                reqId: request.id,
+                ...(span.traceId ? { traceId: span.traceId } : {}),
+                access: { ...note, status, ms: Math.round((performance.now() - started) * 10) / 10 },
+              },
+              "mcp request",
+            );
+          }
+        },
+      );
     }
 
     const routeOptions = { bodyLimit: BODY_LIMIT, logLevel: "warn" as const };

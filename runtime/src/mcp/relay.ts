@@ -5,6 +5,11 @@ import { JSONRPC_ERRORS, JsonRpcError, type JsonRpcResponse, type RequestId } fr
 const REPLIES = "mcp.replies";
 const CANCELS = "mcp.cancels";
 
+/** Where the relay tells what reached this node from another (a pino logger fits). */
+export interface RelayLog {
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
 interface Waiting {
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -21,24 +26,36 @@ export class SessionRelay {
   readonly #waiting = new Map<string, Waiting>();
   readonly #running = new Map<string, AbortController>();
   readonly #unsubscribe: (() => Promise<void>)[] = [];
+  readonly #log: RelayLog | undefined;
 
-  constructor(bus: Bus) {
+  constructor(bus: Bus, log?: RelayLog) {
     this.#bus = bus;
+    this.#log = log;
   }
 
   async start(): Promise<void> {
     this.#unsubscribe.push(
       await this.#bus.subscribe(REPLIES, (message) => {
-        const { sessionId, response } = JSON.parse(message) as { sessionId: string; response: JsonRpcResponse };
-        this.#answer(sessionId, response);
+        const { sessionId, response, originRequestId } = JSON.parse(message) as {
+          sessionId: string;
+          response: JsonRpcResponse;
+          originRequestId?: string;
+        };
+        // Only the node whose call waits answers it; the X-Request-Id of the POST that carried it goes in its log.
+        if (this.#answer(sessionId, response))
+          this.#log?.info({ originRequestId, rpcId: response.id }, "client answer relayed from another node");
       }),
       await this.#bus.subscribe(CANCELS, (message) => {
-        const { sessionId, requestId, reason } = JSON.parse(message) as {
+        const { sessionId, requestId, reason, originRequestId } = JSON.parse(message) as {
           sessionId: string;
           requestId: RequestId;
           reason: string;
+          originRequestId?: string;
         };
-        this.#running.get(`${sessionId}\u0000${requestId}`)?.abort(reason);
+        const running = this.#running.get(`${sessionId}\u0000${requestId}`);
+        if (!running) return;
+        running.abort(reason);
+        this.#log?.info({ originRequestId, rpcId: requestId }, "cancel relayed from another node");
       }),
     );
   }
@@ -71,21 +88,26 @@ export class SessionRelay {
     }
   }
 
-  /** A response the client POSTed: resolve it here, or tell the other nodes. */
-  async deliver(sessionId: string, response: JsonRpcResponse): Promise<void> {
+  /**
+   * A response the client POSTed: resolve it here, or tell the other nodes, with the request id
+   * of the POST that carried it (`originRequestId`), so that the answering node's log names it.
+   */
+  async deliver(sessionId: string, response: JsonRpcResponse, originRequestId?: string): Promise<void> {
     if (response.id !== undefined && this.#waiting.has(`${sessionId}\u0000${response.id}`)) {
       this.#answer(sessionId, response);
       return;
     }
-    await this.#bus.publish(REPLIES, JSON.stringify({ sessionId, response }));
+    await this.#bus.publish(REPLIES, JSON.stringify({ sessionId, response, originRequestId }));
   }
 
-  #answer(sessionId: string, response: JsonRpcResponse): void {
-    if (response.id === undefined) return;
+  /** Whether a call on this node was waiting for that response. */
+  #answer(sessionId: string, response: JsonRpcResponse): boolean {
+    if (response.id === undefined) return false;
     const waiting = this.#waiting.get(`${sessionId}\u0000${response.id}`);
-    if (!waiting) return;
+    if (!waiting) return false;
     if ("result" in response) waiting.resolve(response.result);
     else waiting.reject(new JsonRpcError(response.error.code ?? JSONRPC_ERRORS.internalError, response.error.message));
+    return true;
   }
 
   /** Makes a running request cancellable from any node; returns the function that forgets it. */
@@ -97,13 +119,13 @@ export class SessionRelay {
     };
   }
 
-  async cancel(sessionId: string, requestId: RequestId, reason: string): Promise<void> {
+  async cancel(sessionId: string, requestId: RequestId, reason: string, originRequestId?: string): Promise<void> {
     const local = this.#running.get(`${sessionId}\u0000${requestId}`);
     if (local) {
       local.abort(reason);
       return;
     }
-    await this.#bus.publish(CANCELS, JSON.stringify({ sessionId, requestId, reason }));
+    await this.#bus.publish(CANCELS, JSON.stringify({ sessionId, requestId, reason, originRequestId }));
   }
 
   async close(): Promise<void> {

@@ -2,13 +2,14 @@ import type { EgressPolicy, SandboxSupervisor } from "@isola/sandbox";
 import { type Config, OAUTH_GRANT_REVOKED, type ServerLogs } from "@isola/schema";
 import type { FastifyPluginAsync } from "fastify";
 import type { JWTVerifyGetKey } from "jose";
+import { NO_TRACING, type Tracing } from "../observe/tracing.ts";
 import type { Stores } from "../stores/open-stores.ts";
 import { type UsageEvent, UsageRecorder } from "../usage/recorder.ts";
 import { issuerKeys, JwtVerifier } from "./auth/jwt.ts";
 import type { ApiKeyIdentity } from "./context.ts";
 import { Limits } from "./limits.ts";
 import { runtimePlugin } from "./plugin.ts";
-import { SessionRelay } from "./relay.ts";
+import { type RelayLog, SessionRelay } from "./relay.ts";
 import { SecretsCache } from "./secrets-cache.ts";
 import { ServerDirectory } from "./server-directory.ts";
 import { SessionStore } from "./session-store.ts";
@@ -30,6 +31,10 @@ export interface RuntimeRoleOptions {
   usageFlushMs?: number;
   /** Sees every tool call as usage records it (this node's metrics). */
   onUsage?(event: UsageEvent): void;
+  /** Spans of MCP requests; off by default. */
+  tracing?: Tracing;
+  /** The node's logger, for what reaches this node from another one (a relayed answer or cancel). */
+  log?: RelayLog;
 }
 
 /** The runtime role, assembled: its plugin and what must be closed (after the server stopped). */
@@ -45,7 +50,7 @@ export async function createRuntimeRole(
     // A new version: the old one's isolates are released once idle, and a quarantine is lifted.
     if (change.kind === "deployed") options.sandbox.versionChanged(change.serverId);
   });
-  const relay = new SessionRelay(stores.bus);
+  const relay = new SessionRelay(stores.bus, options.log);
   await relay.start();
   const usage = new UsageRecorder(stores.db, options.onUsage ? { onRecord: options.onUsage } : {});
   usage.start(options.usageFlushMs);
@@ -77,6 +82,7 @@ export async function createRuntimeRole(
       verifyJwt,
       issuer,
       egress: options.egress ?? {},
+      tracing: options.tracing ?? NO_TRACING,
     },
     options.mcpDomain ? { mcpDomain: options.mcpDomain } : {},
   );

@@ -1,8 +1,9 @@
 /**
  * Which servers to stop sending to a shard after it crashed. A crash gives one strike,
  * shared among the servers that had calls in flight (the culprit is among them, and a
- * server that crashes its shard alone gets the whole strike). A server whose strikes in
- * the window reach the threshold is quarantined until cleared (a new version, or an operator).
+ * server that crashes its shard alone gets the whole strike; the supervisor records a heap
+ * overrun the same way, its culprit being known). A server whose strikes in the window reach
+ * the threshold is quarantined until cleared (a new version, or an operator).
  */
 export interface QuarantinePolicy {
   strikes: number;

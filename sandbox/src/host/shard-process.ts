@@ -3,13 +3,22 @@ import { readFileSync } from "node:fs";
 import type { LogLevel } from "../../guest/runtime/protocol.ts";
 import { SandboxError, sandboxError } from "../errors.ts";
 import { MessageBatcher, unbatch, type Wire } from "./message-batch.ts";
-import { type FromShard, type ShardCall, type ShardSettings, shardArgv, type ToShard } from "./shard-protocol.ts";
+import {
+  type FetchTiming,
+  type FromShard,
+  type ShardCall,
+  type ShardSettings,
+  shardArgv,
+  type ToShard,
+} from "./shard-protocol.ts";
 
 /** What a caller hears while its call runs. */
 export interface CallHandlers {
   onLog?(level: LogLevel, message: string, data?: unknown): void;
   onProgress?(done: number, total: number | undefined, message: string | undefined): void;
   onClientRequest?(kind: "sample" | "elicit", request: unknown): Promise<unknown>;
+  /** The fetches the call made, with its result (asked for by giving this handler: the call is traced). */
+  onFetches?(fetches: FetchTiming[]): void;
 }
 
 /** What the supervisor adds to a call's handlers: ctx.llm is answered in this process, not by the client. */
@@ -168,6 +177,7 @@ export class ShardProcess {
       case "result": {
         const pending = this.#pending.get(message.id);
         this.#pending.delete(message.id);
+        if (message.fetches) pending?.handlers.onFetches?.(message.fetches);
         if (message.ok) pending?.resolve(message.value);
         else pending?.reject(new SandboxError(message.code, message.message));
         break;

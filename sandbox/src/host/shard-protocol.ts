@@ -22,6 +22,23 @@ export interface ShardCall {
   user: { subject: string; clientId: string | null; scopes: string[] } | null;
   egress: EgressPolicy;
   limits: Partial<IsolateLimits>;
+  /** The caller traces this call: the result carries the timing of each fetch the tool made. */
+  timeFetches?: true;
+}
+
+/**
+ * One fetch a traced call made, as the shard saw it (epoch milliseconds, fractional): enough for
+ * the front process to draw a span, since no exporter runs in a shard. A fetch made while several
+ * calls of one isolate ran is reported to each of them (fetch has no per-call context).
+ */
+export interface FetchTiming {
+  host: string;
+  method: string;
+  start: number;
+  end: number;
+  /** The upstream's status; absent when the fetch failed (then `error` is its EGRESS_* code). */
+  status?: number;
+  error?: string;
 }
 
 export type ToShard =
@@ -35,8 +52,8 @@ export type ToShard =
 
 export type FromShard =
   | { t: "ready" }
-  | { t: "result"; id: number; ok: true; value: unknown }
-  | { t: "result"; id: number; ok: false; code: SandboxErrorCode; message: string }
+  | { t: "result"; id: number; ok: true; value: unknown; fetches?: FetchTiming[] }
+  | { t: "result"; id: number; ok: false; code: SandboxErrorCode; message: string; fetches?: FetchTiming[] }
   | { t: "need-artifact"; hash: string; serverId: string }
   /** Every line goes to the server's log; a line with a call id also goes to that call. */
   | { t: "log"; id: number | null; serverId: string; level: LogLevel; message: string; data?: unknown }

@@ -3,8 +3,11 @@ import type { Resolve } from "./egress/egress-fetch.ts";
 import { prepareGuestRuntime } from "./guest-runtime.ts";
 import { IsolatePool, type PoolOptions } from "./isolate-pool.ts";
 import { MessageBatcher, unbatch, type Wire } from "./message-batch.ts";
-import { type FromShard, readShardSettings, type ShardCall, type ToShard } from "./shard-protocol.ts";
+import { type FetchTiming, type FromShard, readShardSettings, type ShardCall, type ToShard } from "./shard-protocol.ts";
 import { type CallOptions, TenantIsolate } from "./tenant-isolate.ts";
+
+/** Fetch timings one traced call reports at most. */
+const MAX_FETCH_TIMINGS = 100;
 
 export interface ShardOptions {
   /** DNS for egress; tests inject a stub (the DNS boundary). */
@@ -61,12 +64,16 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
     });
   }
 
-  function callOptions(call: ShardCall, signal: AbortSignal): CallOptions {
+  function callOptions(call: ShardCall, signal: AbortSignal, fetches: FetchTiming[] | undefined): CallOptions {
     return {
       env: call.env,
       user: call.user,
       egress: call.egress,
       signal,
+      // Bounded: a tool looping over fetches must not grow its result message without end.
+      ...(fetches
+        ? { onFetch: (timing: FetchTiming) => void (fetches.length < MAX_FETCH_TIMINGS && fetches.push(timing)) }
+        : {}),
       onLog: (level, message, data) =>
         send({
           t: "log",
@@ -93,7 +100,7 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
     };
   }
 
-  async function run(call: ShardCall): Promise<unknown> {
+  async function run(call: ShardCall, fetches: FetchTiming[] | undefined): Promise<unknown> {
     const create = async () =>
       TenantIsolate.create({ code: await artifact(call), hash: call.server.hash }, call.limits, {
         ...(options.resolve ? { resolve: options.resolve } : {}),
@@ -123,7 +130,7 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
       const key = `${call.server.id}#${call.server.hash}#${JSON.stringify(call.limits)}`;
       const isolate = await pool.acquire(key, create);
       try {
-        const callOpts = callOptions(call, controller.signal);
+        const callOpts = callOptions(call, controller.signal, fetches);
         if (call.kind === "tool") return await isolate.callTool(call.target, call.args, callOpts);
         if (call.kind === "resource") return await isolate.readResource(call.target, callOpts);
         return await isolate.getPrompt(call.target, call.args as Record<string, string>, callOpts);
@@ -143,11 +150,15 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
       return;
     }
     inFlight++;
+    const fetches: FetchTiming[] | undefined = call.timeFetches ? [] : undefined;
+    // Fetch timings ride with the result, succeeded or not (no exporter runs in a shard).
+    const timings = () => (fetches && fetches.length > 0 ? { fetches } : {});
     try {
-      send({ t: "result", id: call.id, ok: true, value: await run(call) });
+      const value = await run(call, fetches);
+      send({ t: "result", id: call.id, ok: true, value, ...timings() });
     } catch (error) {
       const known = error instanceof SandboxError ? error : sandboxError("SANDBOX_INTERNAL", String(error));
-      send({ t: "result", id: call.id, ok: false, code: known.code, message: known.message });
+      send({ t: "result", id: call.id, ok: false, code: known.code, message: known.message, ...timings() });
     } finally {
       inFlight--;
     }

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { LogLevel } from "../../guest/runtime/protocol.ts";
-import { sandboxError } from "../errors.ts";
+import { SandboxError, sandboxError } from "../errors.ts";
 import type { EgressPolicy } from "./egress/egress-fetch.ts";
 import type { IsolateLimits } from "./limits.ts";
 import { DEFAULT_LLM_LIMITS, type LlmComplete, type LlmLimits, llmForCall } from "./llm.ts";
@@ -166,11 +166,7 @@ export class SandboxSupervisor {
       lostCalls: lost.length,
     });
     if (slot.draining.delete(shard) || this.#closed) return;
-    if (lost.length > 0) {
-      for (const serverId of this.#quarantine.recordCrash(lost, Date.now())) {
-        this.#options.onEvent?.({ type: "quarantine", serverId });
-      }
-    }
+    if (lost.length > 0) this.#strike(lost);
     // Back off when a slot keeps crashing, so a crash loop does not burn a core.
     const now = Date.now();
     slot.restarts = slot.restarts.filter((at) => now - at < 60_000);
@@ -184,6 +180,12 @@ export class SandboxSupervisor {
       // but delay it when the slot is crash-looping.
       if (delay <= 50) replacement();
       else setTimeout(replacement, delay).unref();
+    }
+  }
+
+  #strike(servers: string[]): void {
+    for (const serverId of this.#quarantine.recordCrash(servers, Date.now())) {
+      this.#options.onEvent?.({ type: "quarantine", serverId });
     }
   }
 
@@ -220,7 +222,7 @@ export class SandboxSupervisor {
   async call(call: SandboxCall): Promise<unknown> {
     if (this.#quarantine.isQuarantined(call.server.id)) throw sandboxError("SANDBOX_QUARANTINED");
     const shard = await this.#readyShard(call.server.id);
-    const { signal, onLog, onProgress, onClientRequest, orgId, ...rest } = call;
+    const { signal, onLog, onProgress, onClientRequest, onFetches, orgId, ...rest } = call;
     const llm = llmForCall(this.#options.llm, this.#llmLimits, {
       serverId: call.server.id,
       ...(orgId ? { orgId } : {}),
@@ -228,15 +230,27 @@ export class SandboxSupervisor {
     });
     try {
       return await shard.call(
-        { t: "call", ...rest, server: { id: call.server.id, hash: call.server.hash }, limits: call.limits ?? {} },
+        {
+          t: "call",
+          ...rest,
+          server: { id: call.server.id, hash: call.server.hash },
+          limits: call.limits ?? {},
+          ...(onFetches ? { timeFetches: true as const } : {}),
+        },
         {
           ...(onLog ? { onLog } : {}),
           ...(onProgress ? { onProgress } : {}),
           ...(onClientRequest ? { onClientRequest } : {}),
+          ...(onFetches ? { onFetches } : {}),
           onLlm: (request) => llm.complete(request),
         },
         signal,
       );
+    } catch (error) {
+      // A memory overrun names its culprit, and a memory bomb may take its whole shard down
+      // before the heap limit stops it: each one is a strike of its own (weight 1).
+      if (error instanceof SandboxError && error.code === "SANDBOX_MEMORY_LIMIT") this.#strike([call.server.id]);
+      throw error;
     } finally {
       // Completions still running belong to a call that is over (done, failed, cancelled, timed out).
       llm.end();
@@ -304,7 +318,7 @@ export class SandboxSupervisor {
   /** The shard for a server once it is ready. One that dies while starting ran no tool code: wait for its replacement. */
   async #readyShard(serverId: string): Promise<ShardProcess> {
     for (let attempt = 0; ; attempt++) {
-      const shard = this.#slotFor(serverId).current;
+      const shard = await this.#liveShard(serverId);
       try {
         await shard.ready;
         return shard;
@@ -313,6 +327,21 @@ export class SandboxSupervisor {
         await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
       }
     }
+  }
+
+  /**
+   * The slot's current process. A crash-looping slot gets its replacement only after a backoff
+   * (at most 5 s): meanwhile calls wait for it rather than fail at once on the dead process, so
+   * that a crash costs only the calls that were in flight.
+   */
+  async #liveShard(serverId: string): Promise<ShardProcess> {
+    const waitUntil = Date.now() + 6000;
+    let shard = this.#slotFor(serverId).current;
+    while (shard.exited && Date.now() < waitUntil) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      shard = this.#slotFor(serverId).current;
+    }
+    return shard;
   }
 
   #slotFor(serverId: string): Slot {

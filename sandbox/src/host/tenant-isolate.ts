@@ -14,6 +14,7 @@ import { SandboxError, sandboxError } from "../errors.ts";
 import { type EgressPolicy, egressFetch, type Resolve } from "./egress/egress-fetch.ts";
 import { producedCache, type RuntimeLoading, runtimeIsolate } from "./guest-runtime.ts";
 import { type IsolateLimits, mergeLimits } from "./limits.ts";
+import type { FetchTiming } from "./shard-protocol.ts";
 
 /** What a call hands the isolate and hears back from it. */
 export interface CallOptions {
@@ -26,6 +27,8 @@ export interface CallOptions {
   onProgress?(done: number, total: number | undefined, message: string | undefined): void;
   /** Sampling and elicitation: requests to the MCP client, carried by the runtime; llm: ctx.llm, answered by the supervisor. */
   onClientRequest?(kind: "sample" | "elicit" | "llm", request: unknown): Promise<unknown>;
+  /** Each fetch made while this call ran, once it ended (only for calls that are traced). */
+  onFetch?(timing: FetchTiming): void;
 }
 
 type ServerLog = (level: LogLevel, message: string, data?: unknown) => void;
@@ -446,6 +449,10 @@ export class TenantIsolate {
       throw new Error(`at most ${this.limits.maxConcurrentFetches} fetches may run at once`);
     }
     this.#fetchesInFlight++;
+    // The calls running now (a global fetch cannot say which one made it): each traced one hears of it.
+    const watchers = [...this.#calls.values()].flatMap((call) => (call.options.onFetch ? [call.options.onFetch] : []));
+    const start = performance.timeOrigin + performance.now();
+    let outcome: Pick<FetchTiming, "status" | "error"> = {};
     try {
       const response = await egressFetch(
         {
@@ -457,9 +464,23 @@ export class TenantIsolate {
         this.#egress,
         this.#resolve ? { resolve: this.#resolve } : {},
       );
+      outcome = { status: response.status };
       return { ...response, body: Buffer.from(response.body).toString("base64") };
+    } catch (error) {
+      outcome = { error: (error as { code?: string }).code ?? "unknown" };
+      throw error;
     } finally {
       this.#fetchesInFlight--;
+      if (watchers.length > 0) {
+        const timing: FetchTiming = {
+          host: URL.parse(request.url)?.hostname ?? "",
+          method: String(request.method ?? "GET").toUpperCase(),
+          start,
+          end: performance.timeOrigin + performance.now(),
+          ...outcome,
+        };
+        for (const watch of watchers) watch(timing);
+      }
     }
   }
 

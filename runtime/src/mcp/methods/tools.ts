@@ -1,7 +1,8 @@
-import { SandboxError, type SandboxErrorCode } from "@isola/sandbox";
+import { type FetchTiming, SandboxError, type SandboxErrorCode } from "@isola/sandbox";
 import type { ManifestTool, UsageOutcome } from "@isola/schema";
 import { CallToolRequestSchema, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import { fetchSpans } from "../../observe/tracing.ts";
 import { scopeShortfall, shortfallMessage } from "../auth/tool-scopes.ts";
 import type { Caller, Method, MethodContext, RuntimeDeps } from "../context.ts";
 import { JSONRPC_ERRORS, JsonRpcError, type JsonRpcRequest } from "../protocol/jsonrpc.ts";
@@ -186,18 +187,26 @@ export const callTool: Method = async (context) => {
       result = toolError(`Invalid arguments: ${ajv.errorsText(validate.errors, { dataVar: "arguments" })}`);
     } else {
       const declared = new Set(version.manifest.egress);
-      const value = await deps.sandbox.call({
-        server: { id: server.id, hash: version.hash },
-        kind: "tool",
-        target: name,
-        args,
-        env: await deps.secretsFor(server.id),
-        user: caller.user,
-        egress: { allowedHosts: server.egressApproved.filter((host) => declared.has(host)), ...deps.egress },
-        limits: { memoryMb: server.plan.memoryMb },
-        signal,
-        ...callHandlers(context, name),
-      });
+      const env = await deps.secretsFor(server.id);
+      const value = await deps.tracing.span(
+        "sandbox call",
+        { "gen_ai.tool.name": name, "isola.server.version": version.number },
+        (span) =>
+          deps.sandbox.call({
+            server: { id: server.id, hash: version.hash },
+            kind: "tool",
+            target: name,
+            args,
+            env,
+            user: caller.user,
+            egress: { allowedHosts: server.egressApproved.filter((host) => declared.has(host)), ...deps.egress },
+            limits: { memoryMb: server.plan.memoryMb },
+            signal,
+            ...callHandlers(context, name),
+            // Only a traced call asks the shard for its fetches' timings: a child span each.
+            ...(deps.tracing.enabled ? { onFetches: (fetches: FetchTiming[]) => fetchSpans(span, fetches) } : {}),
+          }),
+      );
       const checked = CallToolResultSchema.safeParse(value);
       // The host does not trust what comes out of an isolate.
       result = checked.success
@@ -225,6 +234,7 @@ export const callTool: Method = async (context) => {
     });
     result = toolError(error.message);
   } finally {
+    deps.tracing.current().set({ "isola.tool.outcome": outcome });
     const durationMs = performance.now() - started;
     // One line a call, like an access log: the live tail shows each call as it is answered.
     if (!sandboxFailed && (outcome === "ok" || outcome === "tool_error")) {
