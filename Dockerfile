@@ -61,7 +61,9 @@ COPY --from=build /app /app
 # The web role serves this build; the image has no build tools to make another.
 COPY --from=web /app/web/build /app/web/build
 
-# The only writable place: the embedded database (when DATABASE_URL is unset) and generated keys.
+# The only place Isola writes: the embedded database and its generated key (when DATABASE_URL
+# is unset) and temporary files (data dir/tmp, unless TMPDIR is set). So the root filesystem may
+# be read-only, with no tmpfs: docker run --read-only -v isola-data:/data ... (compose: read_only: true).
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 
@@ -75,6 +77,8 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-# isolated-vm needs Node's startup snapshot off. Apply migrations separately with:
-#   node --no-node-snapshot runtime/src/main.ts migrate   (`start` also migrates)
+# isolated-vm needs Node's startup snapshot off. `start` migrates the database first, unless
+# ISOLA_MIGRATE_ON_START=false (a fleet): then run, once per deploy (a release command),
+#   node --no-node-snapshot runtime/src/main.ts migrate
+# and nodes refuse to start while migrations are pending.
 CMD ["node", "--no-node-snapshot", "runtime/src/main.ts", "start"]

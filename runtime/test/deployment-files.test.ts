@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, matchesGlob } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { CONFIG_VARIABLES, type Config, parseConfig } from "@isola/schema";
+import { CONFIG_VARIABLES, type Config, parseConfig, ROLES } from "@isola/schema";
 import Fastify, { type FastifyInstance } from "fastify";
 import { parse as parseToml } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -255,6 +255,20 @@ describe("Dockerfile", () => {
     for (const { args } of all(finalStage, "COPY")) expect(copyArgs(args).flags.join(" ")).not.toMatch(/--chown/);
   });
 
+  it("ships the web build made in its own stage, and no build tools: a node never makes one at start", () => {
+    const webStage = stages.find((stage) => stage.name === "web");
+    expect(all(webStage as Stage, "RUN").some(({ args }) => /pnpm --filter @isola\/web build/.test(args))).toBe(true);
+    const copied = all(finalStage, "COPY")
+      .map(({ args }) => copyArgs(args))
+      .find(({ flags }) => flags.includes("--from=web"));
+    expect(copied).toMatchObject({ sources: ["/app/web/build"], dest: "/app/web/build" });
+    // web/server/app-build.ts builds only when @react-router/dev resolves; `--prod` leaves it out.
+    const web = JSON.parse(read("web/package.json")) as Record<string, Record<string, string> | undefined>;
+    expect(web.devDependencies?.["@react-router/dev"]).toBeDefined();
+    expect(web.dependencies?.["@react-router/dev"]).toBeUndefined();
+    expect(read("web/server/app-build.ts")).toContain('resolve("@react-router/dev/package.json")');
+  });
+
   it("stops with a signal the process drains on", () => {
     const signal = last(finalStage, "STOPSIGNAL");
     expect(read("runtime/src/process/shutdown.ts")).toContain(`process.on("${signal}"`);
@@ -330,13 +344,17 @@ describe(".dockerignore", () => {
 interface ComposeService {
   image?: string;
   build?: unknown;
+  command?: string[];
+  restart?: string;
+  read_only?: boolean;
   ports?: (string | number)[];
   environment?: Record<string, string | number> | string[];
   volumes?: string[];
   depends_on?: Record<string, { condition?: string }> | string[];
   healthcheck?: { test?: string[] | string };
 }
-const compose = parseYaml(read("docker-compose.yml")) as {
+// Compose applies YAML merge keys (`<<: *isola`), as this parse does.
+const compose = parseYaml(read("docker-compose.yml"), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
 };
@@ -359,38 +377,63 @@ function interpolate(value: string, host: Record<string, string>): string {
   });
 }
 
-describe("docker-compose.yml", () => {
-  const isola = compose.services.isola;
-  const composeEnv = serviceEnv(isola);
-  const secretKey = randomBytes(32).toString("base64");
-  const resolvedEnv = Object.fromEntries(
-    Object.entries(composeEnv).map(([key, value]) => [key, interpolate(value, { ISOLA_SECRET_KEY: secretKey })]),
-  );
-  // What the container sees: the image's ENV, overridden by compose's environment.
-  const containerConfig = () => parsedConfig({ ...dockerEnv, ...resolvedEnv });
-  const serviceWithImage = (name: string) =>
-    Object.entries(compose.services).find(([, service]) => service.image?.split(":")[0] === name);
+const services = Object.entries(compose.services);
+/** The services made from this repository's image: the nodes run its CMD (start), `migrate` its own command. */
+const isolaServices = services.filter(([, service]) => service.build === ".");
+const nodes = isolaServices.filter(([, service]) => service.command === undefined);
+const nodeNames = nodes.map(([name]) => name);
+const migrateService = isolaServices.find(([, service]) => service.command !== undefined);
+const serviceWithImage = (name: string) => services.find(([, service]) => service.image?.split(":")[0] === name);
+const [, proxy] = serviceWithImage("caddy") ?? [];
 
-  it("builds isola from this repository's Dockerfile", () => {
-    expect(isola?.build).toBe(".");
+/** What a container sees: the image's ENV, overridden by compose's environment, interpolated from `host`. */
+function resolvedEnv(service: ComposeService | undefined, host: Record<string, string>): Record<string, string> {
+  const env = Object.entries(serviceEnv(service)).map(([key, value]) => [key, interpolate(value, host)]);
+  return Object.fromEntries(env);
+}
+
+describe("docker-compose.yml", () => {
+  const secretKey = randomBytes(32).toString("base64");
+  const host = { ISOLA_SECRET_KEY: secretKey };
+  const nodeEnv = resolvedEnv(nodes[0]?.[1], host);
+  const nodeConfig = () => parsedConfig({ ...dockerEnv, ...nodeEnv });
+
+  it("builds every Isola service (nodes and migrate) as one image from this repository's Dockerfile", () => {
+    expect(isolaServices.length).toBe(3);
+    expect(new Set(isolaServices.map(([, service]) => service.image)).size).toBe(1);
   });
 
-  it("gives isola only variables Isola reads, and they parse together with the image's", () => {
-    expect(Object.keys(composeEnv).filter((name) => !isIsolaVariable(name))).toEqual([]);
-    const config = containerConfig();
+  it("runs two nodes, identical but for their own data volume", () => {
+    expect(nodes).toHaveLength(2);
+    const [first, second] = nodes.map(([, { volumes: _own, ...rest }]) => rest);
+    expect(second).toEqual(first);
+    expect(nodes[0]?.[1].volumes).not.toEqual(nodes[1]?.[1].volumes);
+  });
+
+  it("gives the nodes only variables Isola reads; they parse with the image's and the nodes do not migrate", () => {
+    for (const [name, service] of isolaServices) {
+      expect(
+        Object.keys(serviceEnv(service)).filter((key) => !isIsolaVariable(key)),
+        name,
+      ).toEqual([]);
+    }
+    const config = nodeConfig();
     expect(config.secretKey?.equals(Buffer.from(secretKey, "base64"))).toBe(true);
     expect(config.host).toBe("0.0.0.0");
+    expect(config.migrateOnStart).toBe(false);
+    expect(config.roles).toEqual([...ROLES]);
   });
 
   it("takes ISOLA_SECRET_KEY from the host and refuses to start without it", () => {
-    expect(composeEnv.ISOLA_SECRET_KEY).toMatch(/^\$\{ISOLA_SECRET_KEY:\?[^}]+\}$/);
-    expect(() => interpolate(composeEnv.ISOLA_SECRET_KEY ?? "", {})).toThrow(/ISOLA_SECRET_KEY/);
+    const key = serviceEnv(nodes[0]?.[1]).ISOLA_SECRET_KEY ?? "";
+    expect(key).toMatch(/^\$\{ISOLA_SECRET_KEY:\?[^}]+\}$/);
+    expect(() => interpolate(key, {})).toThrow(/ISOLA_SECRET_KEY/);
   });
 
   it("points DATABASE_URL at the postgres service with the credentials that service creates", () => {
     const [name, postgres] = serviceWithImage("postgres") ?? [];
     const postgresEnv = serviceEnv(postgres);
-    const url = new URL(resolvedEnv.DATABASE_URL ?? "");
+    const url = new URL(nodeEnv.DATABASE_URL ?? "");
     expect(url.hostname).toBe(name);
     expect(decodeURIComponent(url.username)).toBe(postgresEnv.POSTGRES_USER);
     expect(decodeURIComponent(url.password)).toBe(postgresEnv.POSTGRES_PASSWORD);
@@ -400,37 +443,134 @@ describe("docker-compose.yml", () => {
 
   it("points REDIS_URL at the redis service", () => {
     const [name] = serviceWithImage("redis") ?? [];
-    const url = new URL(resolvedEnv.REDIS_URL ?? "");
+    const url = new URL(nodeEnv.REDIS_URL ?? "");
     expect(url.hostname).toBe(name);
     expect(url.port === "" || url.port === "6379").toBe(true);
   });
 
-  it("starts isola only once postgres and redis report healthy, and both define a healthcheck", () => {
-    const stores = [resolvedEnv.DATABASE_URL, resolvedEnv.REDIS_URL].map((url) => new URL(url ?? "").hostname);
-    const dependsOn = isola?.depends_on;
-    expect(Array.isArray(dependsOn)).toBe(false);
-    for (const store of stores) {
-      expect((dependsOn as Record<string, { condition?: string }>)[store]?.condition, store).toBe("service_healthy");
-      expect(compose.services[store]?.healthcheck?.test, store).toBeTruthy();
+  it("migrates once with the isola command plus `migrate`, with the nodes' environment, and is not restarted", () => {
+    const [, migrate] = migrateService ?? [];
+    expect(migrate?.command).toEqual([...ISOLA_COMMAND.split(" "), "migrate"]);
+    expect(migrate?.restart).toBe("no");
+    expect(resolvedEnv(migrate, host)).toEqual(nodeEnv);
+    const dependsOn = migrate?.depends_on as Record<string, { condition?: string }>;
+    expect(dependsOn[new URL(nodeEnv.DATABASE_URL ?? "").hostname]?.condition).toBe("service_healthy");
+  });
+
+  it("starts the nodes once migrate completed successfully and postgres and redis report healthy", () => {
+    const stores = [nodeEnv.DATABASE_URL, nodeEnv.REDIS_URL].map((url) => new URL(url ?? "").hostname);
+    for (const [name, node] of nodes) {
+      const dependsOn = node.depends_on;
+      expect(Array.isArray(dependsOn), name).toBe(false);
+      const conditions = dependsOn as Record<string, { condition?: string }>;
+      expect(conditions[migrateService?.[0] ?? ""]?.condition).toBe("service_completed_successfully");
+      for (const store of stores) {
+        expect(conditions[store]?.condition, store).toBe("service_healthy");
+        expect(compose.services[store]?.healthcheck?.test, store).toBeTruthy();
+      }
     }
   });
 
-  it("publishes the port isola listens on, and PUBLIC_URL uses the published port", () => {
-    const ports = (isola?.ports ?? []).map((port) => String(port).split("/")[0]?.split(":") ?? []);
-    expect(ports).toHaveLength(1);
-    const [published, target] = ports[0]?.length === 1 ? [ports[0][0], ports[0][0]] : (ports[0]?.slice(-2) ?? []);
-    const config = containerConfig();
-    expect(Number(target)).toBe(config.port);
-    expect(Number(target)).toBe(exposedPort);
-    expect(new URL(config.publicUrl).port).toBe(published);
+  it("runs the nodes on a read-only root with a named volume each at the data directory", () => {
+    const dataDir = nodeConfig().dataDir;
+    const declared = Object.keys(compose.volumes ?? {});
+    const mounted = nodes.map(([name, node]) => {
+      expect(node.read_only, name).toBe(true);
+      const mount = (node.volumes ?? []).map((volume) => volume.split(":")).find(([, target]) => target === dataDir);
+      expect(declared, name).toContain(mount?.[0]);
+      return mount?.[0];
+    });
+    expect(new Set(mounted).size).toBe(nodes.length);
   });
 
-  it("mounts a named volume at isola's data directory", () => {
-    const dataDir = containerConfig().dataDir;
-    const mount = (isola?.volumes ?? []).map((volume) => volume.split(":")).find(([, target]) => target === dataDir);
-    expect(mount?.[0]).toBeDefined();
-    expect(Object.keys(compose.volumes ?? {})).toContain(mount?.[0]);
+  it("publishes only the proxy, on 80 and 443, with deploy/Caddyfile and the nodes' domains", () => {
+    for (const [name, node] of nodes) expect(node.ports, name).toBeUndefined();
+    expect(proxy?.ports?.map(String).sort()).toEqual(["443:443", "80:80"]);
+    const caddyfile = (proxy?.volumes ?? [])
+      .map((volume) => volume.split(":"))
+      .find(([, target]) => target === "/etc/caddy/Caddyfile");
+    expect(caddyfile?.[0]).toBe("./deploy/Caddyfile");
+    expect(existsSync(join(ROOT, "deploy/Caddyfile"))).toBe(true);
+    // The same answers, with the defaults and with a real domain.
+    const choices: Record<string, string>[] = [
+      {},
+      { ISOLA_DOMAIN: "isola.example.com", ISOLA_MCP_DOMAIN: "mcp.example.com" },
+    ];
+    for (const domains of choices) {
+      const proxyEnv = resolvedEnv(proxy, { ...host, ...domains });
+      const config = parsedConfig({ ...dockerEnv, ...resolvedEnv(nodes[0]?.[1], { ...host, ...domains }) });
+      expect(config.publicUrl).toBe(`https://${proxyEnv.ISOLA_DOMAIN}`);
+      expect(config.mcpDomain).toBe(proxyEnv.ISOLA_MCP_DOMAIN);
+    }
   });
+});
+
+// Caddy's own parser reads the Caddyfile (`caddy adapt`: Caddyfile to JSON, nothing started).
+const CADDY = ["/usr/bin/caddy", "/usr/local/bin/caddy"].find((path) => existsSync(path));
+describe.runIf(CADDY || process.env.ISOLA_REQUIRE_REAL_STORES === "1")("deploy/Caddyfile (caddy adapt)", () => {
+  interface Route {
+    match?: { host?: string[] }[];
+    handle?: { handler: string; routes?: Route[]; [key: string]: unknown }[];
+  }
+  interface ReverseProxy {
+    upstreams: { dial: string }[];
+    flush_interval?: number;
+    health_checks?: { active?: { uri?: string; expect_status?: number } };
+  }
+  const adapt = (domains: Record<string, string>) => {
+    if (!CADDY) throw new Error("caddy is missing: apt-get install -y caddy (as .ci/run does)");
+    const env = resolvedEnv(proxy, { ISOLA_SECRET_KEY: "unused", ...domains });
+    const output = promisify(execFile)(CADDY, ["adapt", "--config", "deploy/Caddyfile", "--adapter", "caddyfile"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: tmpdir(), ...env },
+    });
+    return output.then(({ stdout }) => ({
+      env,
+      json: JSON.parse(stdout) as {
+        apps: {
+          http: { servers: Record<string, { listen: string[]; routes: Route[] }> };
+          tls?: { automation?: { policies?: { subjects?: string[]; issuers?: { module: string }[] }[] } };
+        };
+      },
+    }));
+  };
+  const proxiesOf = (route: Route): ReverseProxy[] =>
+    (route.handle ?? []).flatMap((handler) =>
+      handler.handler === "reverse_proxy"
+        ? [handler as unknown as ReverseProxy]
+        : (handler.routes ?? []).flatMap((inner) => proxiesOf(inner)),
+    );
+
+  it.each([[{}], [{ ISOLA_DOMAIN: "isola.example.com", ISOLA_MCP_DOMAIN: "mcp.example.com" }]])(
+    "routes the main host and *.ISOLA_MCP_DOMAIN to both nodes, checking /readyz (%j)",
+    async (domains) => {
+      const { env, json } = await adapt(domains);
+      const port = parsedConfig({ ...dockerEnv, ...nodeEnvOf(domains) }).port;
+      const routes = Object.values(json.apps.http.servers).flatMap((server) => server.routes);
+      const hosts = routes.map((route) => route.match?.flatMap((match) => match.host ?? []) ?? []);
+      expect(hosts).toEqual([[env.ISOLA_DOMAIN], [`*.${env.ISOLA_MCP_DOMAIN}`]]);
+      for (const route of routes) {
+        const [reverseProxy, ...others] = proxiesOf(route);
+        expect(others).toEqual([]);
+        expect(reverseProxy?.upstreams.map((upstream) => upstream.dial).sort()).toEqual(
+          nodeNames.map((name) => `${name}:${port}`).sort(),
+        );
+        expect(reverseProxy?.health_checks?.active).toMatchObject({ uri: "/readyz", expect_status: 200 });
+        // Server-Sent Events (MCP answers, live logs) pass at once.
+        expect(reverseProxy?.flush_interval).toBe(-1);
+      }
+      // Both names get certificates from Caddy's internal CA.
+      const policies = json.apps.tls?.automation?.policies ?? [];
+      expect(policies.flatMap((policy) => policy.subjects ?? []).sort()).toEqual(
+        [env.ISOLA_DOMAIN, `*.${env.ISOLA_MCP_DOMAIN}`].sort(),
+      );
+      expect(policies.flatMap((policy) => policy.issuers?.map((issuer) => issuer.module) ?? [])).toEqual(["internal"]);
+    },
+  );
+
+  function nodeEnvOf(domains: Record<string, string>): Record<string, string> {
+    return resolvedEnv(nodes[0]?.[1], { ISOLA_SECRET_KEY: randomBytes(32).toString("base64"), ...domains });
+  }
 });
 
 interface FlyCheck {
@@ -446,14 +586,17 @@ const fly = parseToml(read("fly.toml")) as unknown as {
   kill_timeout?: string;
   build: { dockerfile: string };
   env: Record<string, string>;
+  processes: Record<string, string>;
   deploy: { release_command: string };
   http_service: {
     internal_port: number;
+    processes: string[];
     force_https: boolean;
     min_machines_running: number;
     concurrency: { type: string; soft_limit: number; hard_limit: number };
     checks: FlyCheck[];
   };
+  checks?: Record<string, FlyCheck & { type?: string; port?: number; processes?: string[] }>;
 };
 
 function durationMs(value: string | undefined): number {
@@ -462,22 +605,53 @@ function durationMs(value: string | undefined): number {
   return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as "ms" | "s" | "m"];
 }
 
+/** A process group's command: `env NAME=value ...` (Fly has no per-group environment), then the command. */
+function flyProcess(command: string): { env: Record<string, string>; argv: string[] } {
+  const parts = command.split(/\s+/);
+  const env: Record<string, string> = {};
+  if (parts[0] === "env") parts.shift();
+  while (parts[0]?.includes("=")) {
+    const [name = "", ...value] = (parts.shift() ?? "").split("=");
+    env[name] = value.join("=");
+  }
+  return { env, argv: parts };
+}
+
 describe("fly.toml", () => {
+  const groupConfig = (group: string) =>
+    parsedConfig({ ...dockerEnv, ...fly.env, ...flyProcess(fly.processes[group] ?? "").env });
+
   it("builds the repository's Dockerfile", () => {
     expect(existsSync(join(ROOT, fly.build.dockerfile))).toBe(true);
     expect(fly.build.dockerfile).toBe("Dockerfile");
   });
 
-  it("sets only Isola variables, no secrets, and they parse with the image's", () => {
+  it("sets only Isola variables, no secrets, and they parse with the image's; machines do not migrate on start", () => {
     expect(Object.keys(fly.env).filter((name) => !isIsolaVariable(name))).toEqual([]);
     expect(Object.keys(fly.env).filter((name) => SECRET_VARIABLES.includes(name))).toEqual([]);
     const config = parsedConfig({ ...dockerEnv, ...fly.env });
     expect(config.host).toBe("0.0.0.0");
+    expect(config.migrateOnStart).toBe(false);
     if (fly.http_service.force_https) expect(new URL(config.publicUrl).protocol).toBe("https:");
   });
 
-  it("routes to the port Isola listens on, the one the Dockerfile exposes", () => {
-    const config = parsedConfig({ ...dockerEnv, ...fly.env });
+  it("runs two process groups of the isola command plus `start`: app without builds, worker with only builds", () => {
+    expect(Object.keys(fly.processes).sort()).toEqual(["app", "worker"]);
+    for (const command of Object.values(fly.processes)) {
+      const { env, argv } = flyProcess(command);
+      expect(argv).toEqual([...ISOLA_COMMAND.split(" "), "start"]);
+      expect(Object.keys(env).filter((name) => !isIsolaVariable(name))).toEqual([]);
+    }
+    const app = groupConfig("app").roles;
+    const worker = groupConfig("worker").roles;
+    expect(worker).toEqual(["worker"]);
+    expect(app).not.toContain("worker");
+    expect([...app, ...worker].sort()).toEqual([...ROLES].sort());
+  });
+
+  it("routes HTTP to the app group only, on the port Isola listens on, the one the Dockerfile exposes", () => {
+    expect(fly.http_service.processes).toEqual(["app"]);
+    const config = groupConfig("app");
     expect(fly.http_service.internal_port).toBe(Number(fly.env.PORT));
     expect(fly.http_service.internal_port).toBe(config.port);
     expect(fly.http_service.internal_port).toBe(exposedPort);
@@ -495,6 +669,13 @@ describe("fly.toml", () => {
       expect(durationMs(check.timeout)).toBeLessThan(durationMs(check.interval));
       expect(durationMs(check.grace_period)).toBeGreaterThan(0);
     }
+  });
+
+  it("checks the worker group on /readyz at the port it listens on", () => {
+    const checks = Object.values(fly.checks ?? {}).filter((check) => check.processes?.includes("worker"));
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ type: "http", method: "GET", path: "/readyz", port: groupConfig("worker").port });
+    expect(durationMs(checks[0]?.timeout)).toBeLessThan(durationMs(checks[0]?.interval));
   });
 
   it("keeps at least two machines and limits concurrency by requests", () => {

@@ -1,4 +1,6 @@
 // `isola start` and `isola migrate`: Isola itself, configured by environment variables only.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { type Config, migrateToLatest, parseConfig } from "@isola/schema";
 import { composeRoles } from "../compose.ts";
 import { serve } from "../process/serve.ts";
@@ -15,7 +17,29 @@ function loadConfig(): Config {
   return result.config;
 }
 
+/**
+ * Temporary files (the compiler's type-check directories, written for the native tsc) go under
+ * the data directory unless TMPDIR names another place: the data directory is the only place a
+ * node writes, so a read-only root filesystem (`docker run --read-only`) works without a /tmp.
+ * Set before anything starts, so that the sandbox shards and tsc inherit it.
+ */
+function keepTemporaryFilesInDataDir(config: Config): void {
+  if (process.env.TMPDIR) return;
+  const dir = join(config.dataDir, "tmp");
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    process.stderr.write(
+      `isola: cannot create ${dir} for temporary files (${(error as Error).message}): ` +
+        "make ISOLA_DATA_DIR writable, or set TMPDIR to a writable directory\n",
+    );
+    process.exit(1);
+  }
+  process.env.TMPDIR = dir;
+}
+
 function start(config: Config): Promise<void> {
+  keepTemporaryFilesInDataDir(config);
   return serve(config, { compose: composeRoles });
 }
 

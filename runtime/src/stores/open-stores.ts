@@ -1,4 +1,4 @@
-import { type Bus, type Config, migrateToLatest } from "@isola/schema";
+import { type Bus, type Config, migrateToLatest, pendingMigrations } from "@isola/schema";
 import type { Logger } from "pino";
 import { type Db, openDatabase } from "./database.ts";
 import { MemoryBus } from "./memory-bus.ts";
@@ -12,7 +12,10 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** Opens the database (migrating it) and the bus that the configuration names. */
+/**
+ * Opens the database and the bus that the configuration names. The database is migrated, or
+ * with ISOLA_MIGRATE_ON_START=false (a fleet, migrated by its release command) only checked.
+ */
 export async function openStores(config: Config, logger: Logger): Promise<Stores> {
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -20,8 +23,14 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
     onPoolError: (error) => logger.warn({ err: error.message }, "idle database connection failed"),
   });
   try {
-    const applied = await migrateToLatest(database.db);
-    logger.info({ database: database.kind, applied }, applied.length ? "database migrated" : "database up to date");
+    if (config.migrateOnStart) {
+      const applied = await migrateToLatest(database.db);
+      logger.info({ database: database.kind, applied }, applied.length ? "database migrated" : "database up to date");
+    } else {
+      const pending = await pendingMigrations(database.db);
+      if (pending.length) throw new Error(behindMessage(pending));
+      logger.info({ database: database.kind, applied: [] }, "database up to date (not migrated on start)");
+    }
     const bus = config.redisUrl
       ? await connectRedis(config.redisUrl, logger)
       : new MemoryBus({ onHandlerError: busHandlerError(logger) });
@@ -38,6 +47,15 @@ export async function openStores(config: Config, logger: Logger): Promise<Stores
     await database.close();
     throw error;
   }
+}
+
+/** Why a node that does not migrate refuses to start, and what the operator runs. */
+export function behindMessage(pending: string[]): string {
+  return (
+    `the database schema is behind this release: ${pending.length} migration(s) pending (${pending.join(", ")}). ` +
+    "Run `isola migrate` once (the release command; in the image: node --no-node-snapshot runtime/src/main.ts migrate), " +
+    "or set ISOLA_MIGRATE_ON_START=true to migrate on start"
+  );
 }
 
 function busHandlerError(logger: Logger) {

@@ -61,6 +61,16 @@ export async function migrateToLatest(db: AnyDb): Promise<string[]> {
   return applied(await migrator(db).migrateToLatest());
 }
 
+/**
+ * The migrations this code knows that the database has not applied, in order; reads only (no
+ * lock, no table created). Migrations the database has and this code does not (a newer release
+ * migrated it) are not pending: an older node may run against a newer schema during a rolling deploy.
+ */
+export async function pendingMigrations(db: AnyDb): Promise<string[]> {
+  const known = await migrator(db).getMigrations();
+  return known.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name);
+}
+
 /** Undoes every migration (for tests of the down paths). */
 export async function migrateToNothing(db: AnyDb): Promise<string[]> {
   return applied(await migrator(db).migrateTo(NO_MIGRATIONS));
