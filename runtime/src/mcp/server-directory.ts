@@ -11,6 +11,7 @@ import {
   serverChanged,
 } from "@isola/schema";
 import type { Kysely } from "kysely";
+import { ExpiringCache } from "./expiring-cache.ts";
 
 /** What the call path needs to know about a server, read in one query and cached. */
 export interface ServerRecord {
@@ -31,11 +32,6 @@ export interface ServerRecord {
 /** When the server's org has no plan row: generous, but limits still hold. */
 const FALLBACK_PLAN = { rateLimitPerMinute: 600, callsPerMonth: 1_000_000, memoryMb: 64 };
 
-interface Entry {
-  record: ServerRecord | null;
-  expiresAt: number;
-}
-
 /**
  * Servers by slug and by host, cached in memory. The control plane announces every change on
  * the Bus, so the cache is invalidated at once on every node; the TTL is the backstop for an
@@ -47,8 +43,7 @@ export class ServerDirectory {
   readonly #bus: Bus;
   readonly #ttlMs: number;
   readonly #missTtlMs: number;
-  readonly #now: () => number;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: ExpiringCache<ServerRecord | null>;
   readonly #listeners: ((change: ServerChanged) => void)[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
 
@@ -61,7 +56,7 @@ export class ServerDirectory {
     this.#bus = bus;
     this.#ttlMs = options.ttlMs ?? 30_000;
     this.#missTtlMs = options.missTtlMs ?? 2000;
-    this.#now = options.now ?? Date.now;
+    this.#entries = new ExpiringCache({ maxEntries: 100_000, now: options.now ?? Date.now });
   }
 
   async start(): Promise<void> {
@@ -80,9 +75,7 @@ export class ServerDirectory {
 
   invalidate(slug?: string): void {
     if (slug === undefined) this.#entries.clear();
-    else
-      for (const key of [`slug:${slug}`, ...[...this.#entries.keys()].filter((k) => k.startsWith("host:"))])
-        this.#entries.delete(key);
+    else this.#entries.deleteWhere((key) => key === `slug:${slug}` || key.startsWith("host:"));
   }
 
   bySlug(slug: string): Promise<ServerRecord | null> {
@@ -97,15 +90,9 @@ export class ServerDirectory {
     return this.#cached(`host:${host}`, () => this.#load("custom_domain", host));
   }
 
-  async #cached(key: string, load: () => Promise<ServerRecord | null>): Promise<ServerRecord | null> {
-    const now = this.#now();
-    const entry = this.#entries.get(key);
-    if (entry && entry.expiresAt > now) return entry.record;
-    const record = await load();
-    // Bounded: a cache that grows with every unknown slug would be its own flood.
-    if (this.#entries.size > 100_000) this.#entries.clear();
-    this.#entries.set(key, { record, expiresAt: now + (record ? this.#ttlMs : this.#missTtlMs) });
-    return record;
+  #cached(key: string, load: () => Promise<ServerRecord | null>): Promise<ServerRecord | null> {
+    // While the database is away, a known server goes on being served (ExpiringCache).
+    return this.#entries.get(key, load, (record) => (record ? this.#ttlMs : this.#missTtlMs));
   }
 
   async #load(column: "slug" | "custom_domain", value: string): Promise<ServerRecord | null> {

@@ -14,6 +14,8 @@ export interface IsolaProcess {
   url: string;
   /** Every line the process wrote to stdout so far (JSON logs). */
   lines: string[];
+  /** What it wrote to stderr so far (a crash's stack). */
+  stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -56,5 +58,5 @@ export async function spawnIsola(env: Record<string, string>, entry = MAIN, time
       reject(new Error(`isola exited with ${code} before listening: ${stderr}${lines.join("\n")}`));
     });
   });
-  return { child, url, lines, exited };
+  return { child, url, lines, stderr: () => stderr, exited };
 }

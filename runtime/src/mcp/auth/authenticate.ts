@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { BASE_SCOPE, DASHBOARD_CLIENT_ID } from "@isola/schema";
 import type { FastifyRequest } from "fastify";
 import type { ApiKeyIdentity, Caller, RuntimeDeps } from "../context.ts";
+import { ExpiringCache } from "../expiring-cache.ts";
 import type { ServerRecord } from "../server-directory.ts";
 import type { JwtFailure, TokenClaims } from "./jwt.ts";
 import { bearerChallenge, type ResourceUrls } from "./protected-resource.ts";
@@ -18,25 +19,22 @@ const KEY_CACHE_MS = 5000;
 /**
  * API keys checked recently, by hash: a hot key is not a query per call. A revoked key stops
  * working within KEY_CACHE_MS, and at once where the control plane's announcement arrives
- * (forgetServer).
+ * (forgetServer). While the database is away a known key keeps working (ExpiringCache).
  */
 export class ApiKeyCache {
-  readonly #entries = new Map<string, { identity: ApiKeyIdentity | null; expiresAt: number }>();
+  readonly #entries = new ExpiringCache<ApiKeyIdentity | null>({ maxEntries: 50_000 });
 
-  async verify(key: string, verify: (key: string) => Promise<ApiKeyIdentity | null>): Promise<ApiKeyIdentity | null> {
+  verify(key: string, verify: (key: string) => Promise<ApiKeyIdentity | null>): Promise<ApiKeyIdentity | null> {
     const hash = createHash("sha256").update(key).digest("hex");
-    const now = Date.now();
-    const cached = this.#entries.get(hash);
-    if (cached && cached.expiresAt > now) return cached.identity;
-    const identity = await verify(key);
-    if (this.#entries.size > 50_000) this.#entries.clear();
-    this.#entries.set(hash, { identity, expiresAt: now + KEY_CACHE_MS });
-    return identity;
+    return this.#entries.get(
+      hash,
+      () => verify(key),
+      () => KEY_CACHE_MS,
+    );
   }
 
   forgetServer(serverId: string): void {
-    for (const [hash, entry] of this.#entries)
-      if (!entry.identity || entry.identity.serverId === serverId) this.#entries.delete(hash);
+    this.#entries.deleteWhere((_hash, identity) => !identity || identity.serverId === serverId);
   }
 }
 
