@@ -29,6 +29,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<OpenDataba
 async function openPostgres(connectionString: string, onPoolError?: (error: Error) => void): Promise<OpenDatabase> {
   const pool = new pg.Pool({ connectionString, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
   pool.on("error", (error) => onPoolError?.(error));
+  // The pool listens for errors only on idle connections. A connection checked out (a query or a
+  // transaction in flight) whose socket dies emits "error" too, after failing its queries: with no
+  // listener that would crash the process when Postgres restarts under load. The queries already
+  // carry the error to their callers, so this listener only has to exist.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
