@@ -4,7 +4,7 @@ import { reportFigures } from "../support/figures.ts";
 import { Fleet, type FleetNode } from "../support/fleet.ts";
 import { eventually, sleep } from "../support/wait.ts";
 import { startCallLoop } from "./support/call-loop.ts";
-import { PostgresServer } from "./support/postgres-server.ts";
+import { PostgresServer } from "../support/postgres-server.ts";
 import { readyz, usageCalls, watchReadiness } from "./support/probes.ts";
 import { type Attempt, retryingToolTarget } from "./support/retrying-client.ts";
 

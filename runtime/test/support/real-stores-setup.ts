@@ -1,10 +1,13 @@
-// Vitest global setup: says which real stores this run tests against, and fails the
-// run when CI requires them (ISOLA_REQUIRE_REAL_STORES=1) but they are missing or down.
-// Without DATABASE_URL / REDIS_URL the store suites run against PGlite and the in-process
-// bus only; .ci/run starts a real PostgreSQL and Redis and sets both.
+// Vitest global setup: the real PostgreSQL and Redis every run tests against. DATABASE_URL and
+// REDIS_URL name them (.ci/run starts a pair and sets both); when they are unset, this starts a
+// throwaway pair on loopback for the run (the binaries come from Debian's packages, which
+// `npm test` installs when it can: scripts/ensure-test-tools.mjs) and stops them after. The
+// forked test workers inherit the variables. A URL that is set but unreachable fails the run.
 
 import { Redis } from "ioredis";
 import pg from "pg";
+import { PostgresServer } from "./postgres-server.ts";
+import { RedisServer } from "./redis-server.ts";
 
 async function reachable(kind: string, check: () => Promise<unknown>): Promise<void> {
   try {
@@ -14,28 +17,33 @@ async function reachable(kind: string, check: () => Promise<unknown>): Promise<v
   }
 }
 
-export default async function setup(): Promise<void> {
-  const { DATABASE_URL, REDIS_URL, ISOLA_REQUIRE_REAL_STORES } = process.env;
-  if (ISOLA_REQUIRE_REAL_STORES === "1" && (!DATABASE_URL || !REDIS_URL)) {
+export default async function setup(): Promise<() => Promise<void>> {
+  const { ISOLA_REQUIRE_REAL_STORES } = process.env;
+  if (ISOLA_REQUIRE_REAL_STORES === "1" && (!process.env.DATABASE_URL || !process.env.REDIS_URL)) {
     throw new Error("ISOLA_REQUIRE_REAL_STORES=1 needs DATABASE_URL and REDIS_URL (see .ci/run)");
   }
-  if (DATABASE_URL) {
-    await reachable("DATABASE_URL", async () => {
-      const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
-      await client.connect();
-      await client.end();
-    });
-  }
-  if (REDIS_URL) {
-    await reachable("REDIS_URL", async () => {
-      const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      await redis.connect();
-      await redis.quit();
-    });
-  }
-  const stores = ["pglite", "memory bus", ...(DATABASE_URL ? ["postgres"] : []), ...(REDIS_URL ? ["redis"] : [])];
-  console.log(`store suites run against: ${stores.join(", ")}`);
-  if (!DATABASE_URL || !REDIS_URL) {
-    console.log("set DATABASE_URL and REDIS_URL (as .ci/run does) to also test against real PostgreSQL and Redis");
-  }
+  const [postgres, redis] = await Promise.all([
+    process.env.DATABASE_URL ? undefined : PostgresServer.start(),
+    process.env.REDIS_URL ? undefined : RedisServer.start(),
+  ]);
+  if (postgres) process.env.DATABASE_URL = postgres.adminUrl;
+  if (redis) process.env.REDIS_URL = redis.url;
+  const { DATABASE_URL, REDIS_URL } = process.env as { DATABASE_URL: string; REDIS_URL: string };
+  await reachable("DATABASE_URL", async () => {
+    const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    await client.end();
+  });
+  await reachable("REDIS_URL", async () => {
+    const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await client.connect();
+    await client.quit();
+  });
+  const started = [postgres && "PostgreSQL", redis && "Redis"].filter(Boolean);
+  console.log(
+    `store suites run against: pglite, memory bus, postgres, redis${started.length ? ` (${started.join(" and ")} started for this run)` : ""}`,
+  );
+  return async () => {
+    await Promise.all([postgres?.destroy(), redis?.stop()]);
+  };
 }

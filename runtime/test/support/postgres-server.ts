@@ -2,11 +2,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../support/redis-server.ts";
+import { freePort } from "./redis-server.ts";
 
-// A throwaway PostgreSQL server of a test's own, which the test may stop and start again on the
-// same port (as RedisServer does for Redis), so that a drill can take the database away from a
-// fleet without touching the CI's shared server. The binaries are found as .ci/stores.sh finds
+// A throwaway PostgreSQL server, which a test may stop and start again on the same port (as
+// RedisServer does for Redis), so that a drill can take the database away from a fleet without
+// touching the shared one; also the shared one of a test run when DATABASE_URL is unset. The binaries are found as .ci/stores.sh finds
 // them (Debian's /usr/lib/postgresql/<version>/bin, the newest), and run as the postgres user
 // when the test runs as root, since initdb refuses root.
 
@@ -94,7 +94,7 @@ export class PostgresServer {
       join(this.#dir, "log"),
       "-w",
       "-o",
-      `-h 127.0.0.1 -p ${this.port} -k ${this.#dir} -c max_connections=200 -c fsync=off`,
+      `-h 127.0.0.1 -p ${this.port} -k ${this.#dir} -c max_connections=300 -c fsync=off`,
       "start",
     ]);
     this.#running = true;
