@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { parseTrustProxy, type TrustProxy } from "./trust-proxy.ts";
 
 /**
  * The process configuration: one zod schema over the environment, the single source of
@@ -157,6 +158,14 @@ export const environmentSchema = z.object({
   ),
   // Where a web node without the control role reaches the control plane's API.
   ISOLA_CONTROL_URL: optional(httpUrl),
+  ISOLA_TRUST_PROXY: optional(
+    z.string().transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (parsed.ok) return parsed.value;
+      ctx.addIssue({ code: "custom", message: parsed.error });
+      return z.NEVER;
+    }),
+  ),
   // Never echoed in an error: it is a credential. Printable, without spaces: it travels in a header.
   ISOLA_METRICS_TOKEN: optional(
     z.string().regex(/^[\x21-\x7e]{32,}$/, {
@@ -220,6 +229,8 @@ export interface Config {
   llmModel: string;
   /** The control plane the web role calls over HTTP; unset: the control role of the same process. */
   controlUrl: string | undefined;
+  /** The proxies whose X-Forwarded-For names the client; undefined: the socket's address is the client's. */
+  trustProxy: TrustProxy | undefined;
   /** The bearer token that reads GET /metrics; unset: metrics are off (404). */
   metricsToken: string | undefined;
   /** Where traces go (OTEL_EXPORTER_OTLP_*); undefined: tracing is off and no OTel package loads. */
@@ -271,6 +282,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       },
       llmModel: e.ISOLA_MODEL_LLM ?? DEFAULT_MODELS.llm,
       controlUrl: e.ISOLA_CONTROL_URL,
+      trustProxy: e.ISOLA_TRUST_PROXY,
       metricsToken: e.ISOLA_METRICS_TOKEN,
       otlp: e.OTEL_EXPORTER_OTLP_ENDPOINT
         ? {

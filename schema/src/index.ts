@@ -26,4 +26,5 @@ export * from "./http-headers.ts";
 export * from "./manifest.ts";
 export * from "./protected-resource.ts";
 export * from "./server-logs.ts";
+export * from "./trust-proxy.ts";
 export * from "./usage-histogram.ts";

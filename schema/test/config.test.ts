@@ -113,6 +113,8 @@ describe("parseConfig refuses, naming the variable and what it expects", () => {
     ["ISOLA_EGRESS_ALLOW_PRIVATE", "yes", /^ISOLA_EGRESS_ALLOW_PRIVATE: expected true or false, got "yes"$/],
     ["ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK", "1", /^ISOLA_OAUTH_CIMD_ALLOW_LOOPBACK: expected true or false, got "1"$/],
     ["ISOLA_CONTROL_URL", "control:3000", /^ISOLA_CONTROL_URL: expected an http\(s\) URL/],
+    ["ISOLA_TRUST_PROXY", "true", /^ISOLA_TRUST_PROXY: expected a comma-separated list of the proxies' addresses/],
+    ["ISOLA_TRUST_PROXY", "10.0.0.0/8,*", /^ISOLA_TRUST_PROXY: .*not an address or range: "\*"$/],
     ["ISOLA_METRICS_TOKEN", "short", /^ISOLA_METRICS_TOKEN: expected at least 32 printable characters/],
     ["ISOLA_METRICS_TOKEN", `${"a".repeat(20)} ${"b".repeat(20)}`, /^ISOLA_METRICS_TOKEN: expected at least 32/],
   ])("%s=%s", (name, value, message) => {

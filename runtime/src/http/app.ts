@@ -1,3 +1,4 @@
+import type { TrustProxy } from "@isola/schema";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import { REQUEST_ID_HEADER, requestIdOf } from "../observe/request-id.ts";
 import type { Stores } from "../stores/open-stores.ts";
@@ -16,6 +17,8 @@ export interface AppOptions {
   urlErrors?: UrlErrorAnswer[] | undefined;
   /** This node's metrics and the token that reads them; absent: metrics off (/metrics is a 404). */
   metrics?: MetricsEndpoint | undefined;
+  /** The proxies whose X-Forwarded-For names the client (ISOLA_TRUST_PROXY); unset: none. */
+  trustProxy?: TrustProxy | undefined;
 }
 
 /** One Fastify instance: health and metrics routes plus the mounted roles, each encapsulated. */
@@ -27,13 +30,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: (raw) => requestIdOf(raw.headers[REQUEST_ID_HEADER]),
     return503OnClosing: true,
     frameworkErrors: urlErrorHandler(options.urlErrors ?? []),
+    // request.ip is the client's address behind the proxies named here, else the socket's.
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
-  // While draining (the listener is closed), tell keep-alive clients to hang up after this
-  // response: otherwise an idle connection holds close() open until its keep-alive timeout.
   // On the raw response, so that streamed (hijacked) answers carry it too.
   app.addHook("onRequest", async (request, reply) => {
     reply.raw.setHeader(REQUEST_ID_HEADER, request.id);
   });
+  // While draining (the listener is closed), tell keep-alive clients to hang up after this
+  // response: otherwise an idle connection holds close() open until its keep-alive timeout.
   app.addHook("onSend", async (_request, reply) => {
     if (!app.server.listening) reply.header("connection", "close");
   });

@@ -50,6 +50,7 @@ export async function startIsola(config: Config, logger: Logger, compose: Compos
       readiness: composition.readiness,
       urlErrors: composition.urlErrors,
       metrics: composition.metrics,
+      trustProxy: config.trustProxy,
     });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

@@ -133,6 +133,7 @@ export async function startApi(
       readiness: composition.readiness,
       urlErrors: composition.urlErrors,
       metrics: composition.metrics,
+      trustProxy: config.trustProxy,
     });
     if (port) await app.listen({ port, host: "127.0.0.1" });
     else await app.ready();
