@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,8 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/stores/database.ts";
 import { behindMessage } from "../src/stores/open-stores.ts";
-import { cleanEnv, MAIN, spawnIsola } from "./support/isola-process.ts";
+import { isola } from "./support/cli.ts";
+import { spawnIsola } from "./support/isola-process.ts";
 import { createTestDatabase } from "./support/postgres.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -17,35 +17,6 @@ import { eventually } from "./support/wait.ts";
 // with ISOLA_MIGRATE_ON_START=false: they check the schema and refuse to start behind it.
 
 const ALL = Object.keys(migrations);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runIsola(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--no-node-snapshot", MAIN, ...args], {
-      env: cleanEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A database with exactly `names` applied (plus any extra migrations a newer release would have). */
 async function migrateTo(
@@ -120,7 +91,7 @@ describe("isola migrate, three at once on a fresh PostgreSQL database", () => {
     await holder.connect();
     cleanups.push(() => holder.end());
     await holder.query(`select pg_advisory_lock(${KYSELY_MIGRATION_LOCK})`);
-    const runs = Promise.all([1, 2, 3].map(() => runIsola(["migrate"], target.env)));
+    const runs = Promise.all([1, 2, 3].map(() => isola(["migrate"], { env: target.env })));
     const waiting = async () =>
       Number(
         (
@@ -134,7 +105,7 @@ describe("isola migrate, three at once on a fresh PostgreSQL database", () => {
 
     const results = await runs;
     expect(results.map((run) => run.stderr)).toEqual(["", "", ""]);
-    expect(results.map((run) => run.code)).toEqual([0, 0, 0]);
+    expect(results.map((run) => run.status)).toEqual([0, 0, 0]);
     // One process applies everything, the others find the database up to date: the names the
     // three report add up to each migration exactly once, as do the rows.
     const reported = results.flatMap((run) =>
@@ -160,8 +131,8 @@ describe(`isola start with ISOLA_MIGRATE_ON_START=false (${kind})`, () => {
     const done = ALL.slice(0, -2);
     await migrateTo(target, done);
 
-    const run = await runIsola(["start"], { ...target.env, ...nodeEnv, PORT: "0" });
-    expect(run.code).toBe(1);
+    const run = await isola(["start"], { env: { ...target.env, ...nodeEnv, PORT: "0" } });
+    expect(run.status).toBe(1);
     const fatal = fatalLine(run.stdout);
     expect(fatal?.msg).toBe(`cannot start: ${behindMessage(ALL.slice(-2))}`);
     expect(fatal?.msg).toContain(`2 migration(s) pending (${ALL.slice(-2).join(", ")})`);
@@ -171,8 +142,8 @@ describe(`isola start with ISOLA_MIGRATE_ON_START=false (${kind})`, () => {
 
   it("refuses an empty database too, naming every migration", async () => {
     const target = await freshTarget(kind);
-    const run = await runIsola(["start"], { ...target.env, ...nodeEnv, PORT: "0" });
-    expect(run.code).toBe(1);
+    const run = await isola(["start"], { env: { ...target.env, ...nodeEnv, PORT: "0" } });
+    expect(run.status).toBe(1);
     expect(fatalLine(run.stdout)?.msg).toBe(`cannot start: ${behindMessage(ALL)}`);
   });
 
@@ -183,12 +154,12 @@ describe(`isola start with ISOLA_MIGRATE_ON_START=false (${kind})`, () => {
     const future: Migration = { up: async (db) => void (await sql`select 1`.execute(db)) };
     await migrateTo(target, ALL, { "9999_from_a_newer_release": future });
 
-    const isola = await spawnIsola({ ...target.env, ...nodeEnv });
-    const health = await fetch(`${isola.url}/readyz`);
+    const node = await spawnIsola({ ...target.env, ...nodeEnv });
+    const health = await fetch(`${node.url}/readyz`);
     expect(health.status).toBe(200);
-    isola.child.kill("SIGTERM");
-    expect((await isola.exited).code).toBe(0);
-    const lines = isola.lines.filter(Boolean).map((line) => JSON.parse(line) as { msg: string; applied?: unknown });
+    node.child.kill("SIGTERM");
+    expect((await node.exited).code).toBe(0);
+    const lines = node.lines.filter(Boolean).map((line) => JSON.parse(line) as { msg: string; applied?: unknown });
     expect(lines.find((line) => line.msg.startsWith("database "))).toMatchObject({
       msg: "database up to date (not migrated on start)",
       applied: [],
@@ -198,9 +169,9 @@ describe(`isola start with ISOLA_MIGRATE_ON_START=false (${kind})`, () => {
   it("with the default (true) migrates on start as before", async () => {
     const target = await freshTarget(kind);
     await migrateTo(target, ALL.slice(0, 3));
-    const isola = await spawnIsola({ ...target.env, ISOLA_ROLES: "runtime", ISOLA_SANDBOX_SHARDS: "1" });
-    isola.child.kill("SIGTERM");
-    expect((await isola.exited).code).toBe(0);
+    const node = await spawnIsola({ ...target.env, ISOLA_ROLES: "runtime", ISOLA_SANDBOX_SHARDS: "1" });
+    node.child.kill("SIGTERM");
+    expect((await node.exited).code).toBe(0);
     expect(await appliedNames(target)).toEqual(ALL);
   });
 });

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { answer, type FakeAnthropic, startFakeAnthropic } from "../support/fake-anthropic.ts";
 import { reportFigures } from "../support/figures.ts";
 import { Fleet, type FleetNode } from "../support/fleet.ts";
+import { PostgresServer } from "../support/postgres-server.ts";
 import { eventually, sleep } from "../support/wait.ts";
 import { startCallLoop } from "./support/call-loop.ts";
-import { PostgresServer } from "../support/postgres-server.ts";
 import { readyz, usageCalls, watchReadiness } from "./support/probes.ts";
 import { type Attempt, retryingToolTarget } from "./support/retrying-client.ts";
 

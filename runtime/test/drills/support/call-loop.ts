@@ -2,7 +2,7 @@
 // outcome with its timings, so that a drill can ask afterwards which calls failed, when, with what,
 // and how long a target took to answer again. Targets are plain functions; `mcpToolTarget` is one
 // that calls a tool over real MCP Streamable HTTP.
-import { messagesOf, parseSse } from "../../support/mcp.ts";
+import { ACCEPT_BOTH, messagesOf, parseSse } from "../../support/mcp.ts";
 
 /**
  * How a call ended. `tool_error`: a JSON-RPC result with isError (how the runtime reports a
@@ -99,8 +99,36 @@ export function firstSuccessAfter(records: CallRecord[], targets: string[], from
   );
 }
 
-const ACCEPT = "application/json, text/event-stream";
+/** The answer to one JSON-RPC POST: the message is the JSON body, or an SSE answer's last message. */
+export interface Posted {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC message of any shape.
+  message: any;
+}
 
+/** One JSON-RPC POST to an MCP endpoint. */
+export async function postMessage(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Posted> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: ACCEPT_BOTH, ...headers },
+    body: JSON.stringify(body),
+    signal,
+  });
+  const text = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC message of any shape.
+  let message: any;
+  if (type.startsWith("application/json") && text) message = JSON.parse(text);
+  else if (type.startsWith("text/event-stream")) message = messagesOf(parseSse(text)).at(-1);
+  return { status: response.status, headers: response.headers, text, message };
+}
 /**
  * Calls `tool` of the MCP endpoint at `url` in one session (opened at the first call, and again
  * after a 404, which is how a server says it forgot a session). `expect` checks a successful
@@ -116,21 +144,8 @@ export function mcpToolTarget(
 ): LoadTarget {
   let session: Record<string, string> | undefined;
   let id = 0;
-  const post = async (body: unknown, extra: Record<string, string>, signal: AbortSignal) => {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: ACCEPT, ...headers, ...extra },
-      body: JSON.stringify(body),
-      signal,
-    });
-    const text = await response.text();
-    const type = response.headers.get("content-type") ?? "";
-    // biome-ignore lint/suspicious/noExplicitAny: a JSON-RPC message of any shape.
-    let message: any;
-    if (type.startsWith("application/json") && text) message = JSON.parse(text);
-    else if (type.startsWith("text/event-stream")) message = messagesOf(parseSse(text)).at(-1);
-    return { status: response.status, headers: response.headers, text, message };
-  };
+  const post = (body: unknown, extra: Record<string, string>, signal: AbortSignal) =>
+    postMessage(url, body, { ...headers, ...extra }, signal);
   const open = async (signal: AbortSignal) => {
     const initialized = await post(
       {

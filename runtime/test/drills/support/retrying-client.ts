@@ -1,5 +1,5 @@
-import { messagesOf, parseSse } from "../../support/mcp.ts";
-import type { CallResult, LoadTarget, OutcomeKind } from "./call-loop.ts";
+import { sleep } from "../../support/wait.ts";
+import { type CallResult, type LoadTarget, type OutcomeKind, postMessage } from "./call-loop.ts";
 import { NODE_HEADER } from "./node-tags.ts";
 
 // An MCP client as real ones behave across a failing fleet: a tool call that fails (no answer,
@@ -40,10 +40,8 @@ export interface RetryingTargetOptions {
   attempts: Attempt[];
 }
 
-const ACCEPT = "application/json, text/event-stream";
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-interface Posted {
+/** An answer, or none (status undefined: the connection failed), and the node that gave it. */
+interface NodeAnswer {
   status: number | undefined;
   node: string | undefined;
   headers: Headers | undefined;
@@ -59,21 +57,10 @@ export function retryingToolTarget(options: RetryingTargetOptions): LoadTarget {
   let id = 0;
   let calls = 0;
 
-  const post = async (body: unknown, extra: Record<string, string>, signal: AbortSignal): Promise<Posted> => {
+  const post = async (body: unknown, extra: Record<string, string>, signal: AbortSignal): Promise<NodeAnswer> => {
     try {
-      const response = await fetch(options.url(), {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: ACCEPT, ...options.headers, ...extra },
-        body: JSON.stringify(body),
-        signal,
-      });
-      const text = await response.text();
-      const type = response.headers.get("content-type") ?? "";
-      let message: unknown;
-      if (type.startsWith("application/json") && text) message = JSON.parse(text);
-      else if (type.startsWith("text/event-stream")) message = messagesOf(parseSse(text)).at(-1);
-      const node = response.headers.get(NODE_HEADER) ?? options.pinnedTo;
-      return { status: response.status, node, headers: response.headers, text, message };
+      const answer = await postMessage(options.url(), body, { ...options.headers, ...extra }, signal);
+      return { ...answer, node: answer.headers.get(NODE_HEADER) ?? options.pinnedTo };
     } catch (error) {
       if (signal.aborted) throw error;
       // The connection failed or was cut mid-answer (a killed node): no answer, try again.
@@ -81,7 +68,7 @@ export function retryingToolTarget(options: RetryingTargetOptions): LoadTarget {
     }
   };
 
-  const classify = (answer: Posted): CallResult => {
+  const classify = (answer: NodeAnswer): CallResult => {
     if (answer.status === undefined) return { kind: "network", status: undefined, detail: answer.text.slice(0, 300) };
     if (answer.status !== 200 || !answer.message) {
       return { kind: "http_error", status: answer.status, detail: answer.text.slice(0, 300) };
@@ -95,7 +82,7 @@ export function retryingToolTarget(options: RetryingTargetOptions): LoadTarget {
     return { kind: "ok", status: 200, detail: "" };
   };
 
-  const note = (call: number, step: Attempt["step"], answer: Posted, result: CallResult, startedAt: number) =>
+  const note = (call: number, step: Attempt["step"], answer: NodeAnswer, result: CallResult, startedAt: number) =>
     attempts.push({ target: name, call, node: answer.node, step, ...result, startedAt, endedAt: performance.now() });
 
   /** A new session; undefined (the failure noted) when the server did not give one. */
