@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type Bus, SERVER_LOG, serverLogKey } from "@isola/schema";
+import { SERVER_LOG, serverLogKey } from "@isola/schema";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -9,8 +9,6 @@ import {
   LoggingMessageNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryBus } from "../../src/stores/memory-bus.ts";
-import { RedisBus } from "../../src/stores/redis-bus.ts";
 import { type Api, startApi } from "../support/api-harness.ts";
 import { busBackends } from "../support/backends.ts";
 import {
@@ -24,7 +22,7 @@ import {
   quickDatabase,
   type SseEvent,
   send,
-  startRuntimeNode,
+  startTwoRuntimeNodes,
 } from "../support/mcp.ts";
 import { eventually } from "../support/wait.ts";
 
@@ -509,28 +507,16 @@ describe("the official SDK client against examples/everything", () => {
   // when REDIS_URL is set (two connections, as two processes), else on one shared in-process bus.
   const sharedBus = (busBackends().at(-1) as { name: "memory" | "redis" }).name;
   describe(`a session continued on another node (${sharedBus} bus)`, () => {
-    const kind = sharedBus;
-    let nodeA: Awaited<ReturnType<typeof startRuntimeNode>>;
-    let nodeB: Awaited<ReturnType<typeof startRuntimeNode>>;
-    const buses: Bus[] = [];
+    let nodes: Awaited<ReturnType<typeof startTwoRuntimeNodes>>;
+    let nodeA: (typeof nodes)["a"];
+    let nodeB: (typeof nodes)["b"];
 
     beforeAll(async () => {
-      if (kind === "redis") {
-        // Two connections to one key space: what two processes of a fleet share.
-        const prefix = `test:${randomBytes(6).toString("hex")}:`;
-        for (let node = 0; node < 2; node++)
-          buses.push(await RedisBus.connect({ url: process.env.REDIS_URL as string, prefix }));
-      } else {
-        const shared = new MemoryBus();
-        buses.push(shared, shared);
-      }
-      nodeA = await startRuntimeNode(api, buses[0] as Bus);
-      nodeB = await startRuntimeNode(api, buses[1] as Bus);
+      nodes = await startTwoRuntimeNodes(api);
+      ({ a: nodeA, b: nodeB } = nodes);
     }, 120_000);
     afterAll(async () => {
-      await nodeA?.close();
-      await nodeB?.close();
-      for (const bus of new Set(buses)) await bus.close();
+      await nodes?.close();
     });
 
     /** Sends what the client POSTs in answer to the server (responses), or also everything else, to node B. */

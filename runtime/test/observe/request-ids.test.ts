@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { Bus } from "@isola/schema";
 import { createControlClient } from "@isola/web";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -7,8 +6,6 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestIdOf } from "../../src/observe/request-id.ts";
-import { MemoryBus } from "../../src/stores/memory-bus.ts";
-import { RedisBus } from "../../src/stores/redis-bus.ts";
 import { type Api, startApi } from "../support/api-harness.ts";
 import { busBackends } from "../support/backends.ts";
 import {
@@ -17,7 +14,7 @@ import {
   initializeRequest,
   inject,
   quickDatabase,
-  startRuntimeNode,
+  startTwoRuntimeNodes,
 } from "../support/mcp.ts";
 import { eventually } from "../support/wait.ts";
 
@@ -120,29 +117,18 @@ describe("request ids on one node", () => {
 });
 
 describe("request ids across nodes", () => {
-  // Two runtime nodes sharing one database and one Bus (Redis when REDIS_URL is set, as two
-  // processes would; else one in-process bus).
-  const kind = (busBackends().at(-1) as { name: "memory" | "redis" }).name;
-  let nodeA: Awaited<ReturnType<typeof startRuntimeNode>>;
-  let nodeB: Awaited<ReturnType<typeof startRuntimeNode>>;
-  const buses: Bus[] = [];
+  // Two runtime nodes sharing one database and one Bus.
+  let nodes: Awaited<ReturnType<typeof startTwoRuntimeNodes>>;
+  let nodeA: (typeof nodes)["a"];
+  let nodeB: (typeof nodes)["b"];
+  const kind = busBackends().at(-1)?.name;
 
   beforeAll(async () => {
-    if (kind === "redis") {
-      const prefix = `test:${randomBytes(6).toString("hex")}:`;
-      for (let node = 0; node < 2; node++)
-        buses.push(await RedisBus.connect({ url: process.env.REDIS_URL as string, prefix }));
-    } else {
-      const shared = new MemoryBus();
-      buses.push(shared, shared);
-    }
-    nodeA = await startRuntimeNode(api, buses[0] as Bus);
-    nodeB = await startRuntimeNode(api, buses[1] as Bus);
+    nodes = await startTwoRuntimeNodes(api);
+    ({ a: nodeA, b: nodeB } = nodes);
   }, 120_000);
   afterAll(async () => {
-    await nodeA?.close();
-    await nodeB?.close();
-    for (const bus of new Set(buses)) await bus.close();
+    await nodes?.close();
   });
 
   it(`logs, on the node running the call, the request id of a sampling answer POSTed to the other node (${kind} bus)`, async () => {

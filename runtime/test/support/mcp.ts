@@ -1,14 +1,17 @@
 // Helpers for tests that speak MCP Streamable HTTP to a server's endpoint: deploying a source,
 // raw requests (over a socket with fetch, or in-process with app.inject), SSE parsing, sessions.
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Bus, Config } from "@isola/schema";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { composeRoles } from "../../src/compose.ts";
 import { buildApp } from "../../src/http/app.ts";
+import { MemoryBus } from "../../src/stores/memory-bus.ts";
 import type { Stores } from "../../src/stores/open-stores.ts";
+import { RedisBus } from "../../src/stores/redis-bus.ts";
 import type { Api, Client } from "./api-harness.ts";
-import { type DatabaseBackend, databaseBackends } from "./backends.ts";
+import { busBackends, type DatabaseBackend, databaseBackends } from "./backends.ts";
 import { freePort } from "./redis-server.ts";
 
 export const EVERYTHING_SOURCE = readFileSync(
@@ -227,6 +230,39 @@ export async function startRuntimeNode(
     close: async () => {
       await app.close();
       await composition.close();
+    },
+  };
+}
+
+type RuntimeNode = Awaited<ReturnType<typeof startRuntimeNode>>;
+
+/**
+ * Two runtime nodes of the instance `api` (one database, one Bus): on Redis when REDIS_URL is set
+ * (two connections to one key space, as two processes of a fleet), else one shared in-process bus.
+ */
+export async function startTwoRuntimeNodes(
+  api: Api,
+): Promise<{ kind: "memory" | "redis"; a: RuntimeNode; b: RuntimeNode; close(): Promise<void> }> {
+  const kind = (busBackends().at(-1) as { name: "memory" | "redis" }).name;
+  const buses: Bus[] = [];
+  if (kind === "redis") {
+    const prefix = `test:${randomBytes(6).toString("hex")}:`;
+    for (let node = 0; node < 2; node++)
+      buses.push(await RedisBus.connect({ url: process.env.REDIS_URL as string, prefix }));
+  } else {
+    const shared = new MemoryBus();
+    buses.push(shared, shared);
+  }
+  const a = await startRuntimeNode(api, buses[0] as Bus);
+  const b = await startRuntimeNode(api, buses[1] as Bus);
+  return {
+    kind,
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      for (const bus of new Set(buses)) await bus.close();
     },
   };
 }
