@@ -6,6 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { createRequestHandler } from "react-router";
 import { CLIENT_DIR, ensureBuilt, SERVER_ENTRY } from "./app-build.ts";
 import { type ControlTransport, createControlClient } from "./control-client.ts";
+import { newNonce, pagePolicy } from "./csp.ts";
 import { crossSiteRefusal } from "./form-origin.ts";
 import { redactingChildLogger } from "./log-urls.ts";
 import { jsonNotFound, ownedByAnotherRole } from "./other-roles.ts";
@@ -24,10 +25,10 @@ export interface WebPluginOptions {
 /** Hashed file names: a file under /assets never changes. */
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
+/** With a content-security-policy of the response's own (csp.ts); a route's `headers` may replace it. */
 const PAGE_HEADERS = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
-  "content-security-policy": "frame-ancestors 'none'",
   "referrer-policy": "strict-origin-when-cross-origin",
 };
 
@@ -78,7 +79,8 @@ export async function webPlugin(options: WebPluginOptions): Promise<FastifyPlugi
     app.setChildLoggerFactory(redactingChildLogger);
     app.setNotFoundHandler(async (request: FastifyRequest, reply: FastifyReply) => {
       if (ownedByAnotherRole(request.url)) return reply.code(404).send(jsonNotFound(request.method, request.url));
-      reply.headers(PAGE_HEADERS);
+      const nonce = newNonce();
+      reply.headers({ ...PAGE_HEADERS, "content-security-policy": pagePolicy(nonce) });
       const refusal = crossSiteRefusal({
         method: request.method,
         origin: request.headers.origin,
@@ -99,6 +101,8 @@ export async function webPlugin(options: WebPluginOptions): Promise<FastifyPlugi
         }),
         setCookies: [],
         secureCookies,
+        nonce,
+        log: request.log,
       };
       const response = await handle(toWebRequest(request, reply, publicUrl), entry.loadContext(web));
       // A fresh Headers: a redirect's may be immutable.

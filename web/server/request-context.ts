@@ -8,6 +8,15 @@ export interface WebRequestContext {
   setCookies: string[];
   /** Whether cookies the web sets must be Secure (PUBLIC_URL is https). */
   secureCookies: boolean;
+  /** This response's CSP nonce (csp.ts): the inline scripts the page renders carry it. */
+  nonce: string;
+  /** The request's own logger (Fastify's, with its reqId): errors of a page are logged with it. */
+  log: PageLogger;
+}
+
+/** The part of pino's logger a page uses. */
+export interface PageLogger {
+  error(details: object, message: string): void;
 }
 
 /** What the server build (server/entry.ts, bundled by Vite) exports for the Fastify plugin. */
