@@ -545,7 +545,7 @@ describe("deploy/Caddyfile (caddy adapt)", () => {
     );
 
   it.each([[{}], [{ ISOLA_DOMAIN: "isola.example.com", ISOLA_MCP_DOMAIN: "mcp.example.com" }]])(
-    "routes the main host and *.ISOLA_MCP_DOMAIN to both nodes, checking /readyz (%j)",
+    "routes the main host and *.ISOLA_MCP_DOMAIN to both nodes, checking /healthz (%j)",
     async (domains) => {
       const { env, json } = await adapt(domains);
       const port = parsedConfig({ ...dockerEnv, ...nodeEnvOf(domains) }).port;
@@ -558,7 +558,8 @@ describe("deploy/Caddyfile (caddy adapt)", () => {
         expect(reverseProxy?.upstreams.map((upstream) => upstream.dial).sort()).toEqual(
           nodeNames.map((name) => `${name}:${port}`).sort(),
         );
-        expect(reverseProxy?.health_checks?.active).toMatchObject({ uri: "/readyz", expect_status: 200 });
+        // Not /readyz: a shared store's outage would take every node out at once.
+        expect(reverseProxy?.health_checks?.active).toMatchObject({ uri: "/healthz", expect_status: 200 });
         // Server-Sent Events (MCP answers, live logs) pass at once.
         expect(reverseProxy?.flush_interval).toBe(-1);
       }
@@ -664,9 +665,9 @@ describe("fly.toml", () => {
     expect(fly.deploy.release_command).toBe(`${ISOLA_COMMAND} migrate`);
   });
 
-  it("checks exactly /healthz and /readyz with GET, each timing out before its next run", () => {
+  it("routes on /healthz alone (never /readyz: a shared store's outage would stop every machine), with GET, timing out before its next run", () => {
     const checks = fly.http_service.checks;
-    expect(checks.map((check) => check.path).sort()).toEqual(["/healthz", "/readyz"]);
+    expect(checks.map((check) => check.path)).toEqual(["/healthz"]);
     for (const check of checks) {
       expect(check.method).toBe("GET");
       expect(durationMs(check.timeout)).toBeLessThan(durationMs(check.interval));
@@ -674,10 +675,10 @@ describe("fly.toml", () => {
     }
   });
 
-  it("checks the worker group on /readyz at the port it listens on", () => {
-    const checks = Object.values(fly.checks ?? {}).filter((check) => check.processes?.includes("worker"));
+  it.each(["app", "worker"])("watches the %s group's /readyz at the port it listens on", (group) => {
+    const checks = Object.values(fly.checks ?? {}).filter((check) => check.processes?.includes(group));
     expect(checks).toHaveLength(1);
-    expect(checks[0]).toMatchObject({ type: "http", method: "GET", path: "/readyz", port: groupConfig("worker").port });
+    expect(checks[0]).toMatchObject({ type: "http", method: "GET", path: "/readyz", port: groupConfig(group).port });
     expect(durationMs(checks[0]?.timeout)).toBeLessThan(durationMs(checks[0]?.interval));
   });
 
