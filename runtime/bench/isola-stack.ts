@@ -86,18 +86,39 @@ async function openBenchStores(realStores: boolean, dataDir: string): Promise<St
   };
 }
 
-/** `shards`: ISOLA_SANDBOX_SHARDS; unset, one per core as in production. `env`: more configuration (or other roles). */
-export async function startIsolaStack(options: {
-  realStores: boolean;
-  shards?: string;
-  env?: Record<string, string>;
-}): Promise<IsolaStack> {
-  const dir = mkdtempSync(join(tmpdir(), "isola-bench-"));
+/**
+ * Stores the active version of server `from` as version 1 of server `serverId` (not deployed).
+ * Compiling the same source a thousand times would measure the compiler, not the endpoint.
+ */
+export async function copyActiveVersion(db: Db, from: string, serverId: string): Promise<void> {
+  const version = await db
+    .selectFrom("server_versions as v")
+    .innerJoin("servers as s", "s.active_version_id", "v.id")
+    .select(["v.source", "v.bundle", "v.manifest", "v.hash", "v.compiler_version", "v.build_log", "v.created_by"])
+    .where("s.slug", "=", from)
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto("server_versions")
+    .values({
+      ...version,
+      server_id: serverId,
+      number: 1,
+      source: JSON.stringify(version.source),
+      manifest: JSON.stringify(version.manifest),
+      build_log: JSON.stringify(version.build_log),
+    })
+    .execute();
+}
+
+/**
+ * The configuration of a benchmark's Isola (roles runtime + control) on `port`, with its data in
+ * `dir` (where the benchmark's plan is written) and a bootstrapped owner whose token it returns.
+ */
+export function benchEnvironment(dir: string, port: number): { env: Record<string, string>; adminToken: string } {
   const plansFile = join(dir, "plans.json");
   writeFileSync(plansFile, JSON.stringify([BENCH_PLAN]));
-  const port = await freePort();
   const adminToken = `isola_pat_${randomBytes(24).toString("base64url")}`;
-  const parsed = parseConfig({
+  const env = {
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     ISOLA_DATA_DIR: dir,
@@ -106,6 +127,21 @@ export async function startIsolaStack(options: {
     ISOLA_ADMIN_TOKEN: adminToken,
     ISOLA_SECRET_KEY: randomBytes(32).toString("base64"),
     ISOLA_PLANS_FILE: plansFile,
+  };
+  return { env, adminToken };
+}
+
+/** `shards`: ISOLA_SANDBOX_SHARDS; unset, one per core as in production. `env`: more configuration (or other roles). */
+export async function startIsolaStack(options: {
+  realStores: boolean;
+  shards?: string;
+  env?: Record<string, string>;
+}): Promise<IsolaStack> {
+  const dir = mkdtempSync(join(tmpdir(), "isola-bench-"));
+  const port = await freePort();
+  const { env, adminToken } = benchEnvironment(dir, port);
+  const parsed = parseConfig({
+    ...env,
     ...(options.shards ? { ISOLA_SANDBOX_SHARDS: options.shards } : {}),
     ...options.env,
   });
@@ -157,23 +193,7 @@ export async function startIsolaStack(options: {
     },
     async deployCopy(slug, authMode, from) {
       const server = await create(slug, authMode);
-      const version = await stores.db
-        .selectFrom("server_versions as v")
-        .innerJoin("servers as s", "s.active_version_id", "v.id")
-        .select(["v.source", "v.bundle", "v.manifest", "v.hash", "v.compiler_version", "v.build_log", "v.created_by"])
-        .where("s.slug", "=", from)
-        .executeTakeFirstOrThrow();
-      await stores.db
-        .insertInto("server_versions")
-        .values({
-          ...version,
-          server_id: server.id,
-          number: 1,
-          source: JSON.stringify(version.source),
-          manifest: JSON.stringify(version.manifest),
-          build_log: JSON.stringify(version.build_log),
-        })
-        .execute();
+      await copyActiveVersion(stores.db, from, server.id);
       await api("POST", `servers/${slug}/deploy`, { version: 1 });
     },
     async createApiKey(slug) {

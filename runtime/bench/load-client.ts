@@ -1,13 +1,43 @@
 // The benchmark's side of the load generator (load-worker.ts, a child process).
 import { type ChildProcess, fork } from "node:child_process";
+import type { FailureKind } from "./load-answer.ts";
+
+export interface LoadRoute {
+  path: string;
+  /** Session, credentials; for a `newSession` route, credentials only. */
+  headers: Record<string, string>;
+  /** The JSON-RPC request; by default tools/call of the trivial tool. */
+  method?: string;
+  params?: unknown;
+  /** Text the answer must contain; by default EXPECTED_TEXT. */
+  expect?: string;
+  /** What the figures by kind call it (open-loop jobs). */
+  kind?: string;
+  /** Open-loop jobs: each time a new session (initialize, the request, DELETE), not one request. */
+  newSession?: boolean;
+}
 
 export interface LoadJob {
   /** http://127.0.0.1:PORT */
   origin: string;
-  /** Each request takes the next route, round-robin: a path and its headers (session, credentials). */
-  routes: { path: string; headers: Record<string, string> }[];
+  /** Each request takes the next route, round-robin. */
+  routes: LoadRoute[];
+  /** Closed loop: requests in flight. Open loop: the most in flight before a send counts as failed. */
   connections: number;
   seconds: number;
+  /** Requests per second, sent on schedule whatever the answers take (open loop, soak-open-loop.ts). */
+  rate?: number;
+  /** Open loop: latency figures per window of this many seconds, by send time. */
+  windowSeconds?: number;
+}
+
+export interface LatencyFigures {
+  calls: number;
+  failures: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface LoadResult {
@@ -19,6 +49,11 @@ export interface LoadResult {
   /** Anything else: other statuses, JSON-RPC or tool errors, socket errors, timeouts. */
   failures: number;
   firstFailure?: string;
+  /** Failures by kind, each with its first sample. */
+  failureKinds?: Record<string, FailureKind>;
+  /** Open loop: latency by window of `windowSeconds` and by route kind. */
+  windows?: LatencyFigures[];
+  kinds?: Record<string, LatencyFigures>;
 }
 
 /** What the trivial tool answers to `{ name: "bench" }` on every target. */

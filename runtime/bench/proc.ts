@@ -1,9 +1,9 @@
-// Resident memory and CPU time of this process and of the sandbox shards it supervises, from /proc.
+// Resident memory, CPU time and process trees from /proc: this process and the sandbox shards it supervises, or another process's tree.
 import { readdirSync, readFileSync } from "node:fs";
 
 const PAGE_BYTES = 4096;
 
-function rssOf(pid: number): number {
+export function rssOf(pid: number): number {
   try {
     // statm: size resident shared text lib data dt, in pages.
     const resident = Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]);
@@ -13,24 +13,44 @@ function rssOf(pid: number): number {
   }
 }
 
-/** Pids whose parent is `parent` (the shards, the load generator, esbuild's service...). */
-function childrenOf(parent: number): number[] {
-  const children: number[] = [];
+/** Every process's parent pid, read once from /proc. */
+function parents(): Map<number, number> {
+  const parentOf = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // The command name is in parentheses and may contain spaces: the ppid follows the last ")".
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === parent) children.push(Number(entry));
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
     } catch {
       // The process ended while we looked.
     }
   }
-  return children;
+  return parentOf;
 }
 
-function isShard(pid: number): boolean {
+/** Pids whose parent is `parent` (the shards, the load generator, esbuild's service...). */
+export function childrenOf(parent: number): number[] {
+  return [...parents()].filter(([, ppid]) => ppid === parent).map(([pid]) => pid);
+}
+
+/** The children of `root`, their children, and so on (from one read of /proc). */
+export function descendantsOf(root: number): number[] {
+  const parentOf = parents();
+  const found: number[] = [];
+  const queue = [root];
+  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
+    for (const [pid, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(pid);
+        queue.push(pid);
+      }
+    }
+  }
+  return found;
+}
+
+export function isShard(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("shard-main");
   } catch {
@@ -60,7 +80,7 @@ export const mib = (bytes: number) => bytes / 1024 ** 2;
 const TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuOf(pid: number): number {
+export function cpuOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

@@ -1,0 +1,153 @@
+// What the soak's samples say: per process, the RSS slope and the change in open descriptors after
+// the warm-up; and whether the run passes. Pure functions over the samples.
+import type { LatencyFigures } from "./load-client.ts";
+import type { Sample } from "./soak-sampler.ts";
+
+/**
+ * RSS growth per process above which the run fails, MB per minute. At 1 MB/min the main process
+ * would grow by 1.4 GB a day, and a shard would pass the supervisor's 1.5 GB recycle threshold
+ * within a day (every tenant it holds would then cold-start again): a leak that matters within
+ * a day. Smaller slopes are within what the GC's sawtooth puts into a least-squares fit over a
+ * window of minutes; finding them takes a longer run (--minutes 60).
+ */
+export const MAX_SLOPE_MB_PER_MIN = 1;
+
+/**
+ * Open descriptors a process may gain between the first and the last minute after the warm-up.
+ * The main process's count is taken net of its clients' connections (the open loop opens more
+ * when answers slow, and they stay open while idle): a descriptor leaked per request, session or
+ * deploy would add hundreds to thousands in ten minutes.
+ */
+export const MAX_FD_GROWTH = 16;
+
+/** Least-squares slope of y over x; NaN with fewer than two distinct x. */
+export function slope(points: [number, number][]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  return sxx === 0 ? Number.NaN : sxy / sxx;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** Warm-up: the first 20% of the run, at most 2 minutes. */
+export function warmupSeconds(runSeconds: number): number {
+  return Math.min(120, runSeconds * 0.2);
+}
+
+export interface ProcessTrend {
+  pid: number;
+  role: string;
+  /** Seconds of the run during which the process was seen. */
+  from: number;
+  to: number;
+  /** Present through the whole window after the warm-up: its slope and descriptor change are judged. */
+  steady: boolean;
+  rssStartMb: number;
+  rssEndMb: number;
+  rssMaxMb: number;
+  /** Least squares over the window after the warm-up (steady processes only). */
+  rssSlopeMbPerMin: number;
+  fdStart: number;
+  fdEnd: number;
+  fdMax: number;
+  /** Median of the window's last minute minus median of its first minute (main: net of client connections). */
+  fdGrowth: number;
+}
+
+export function processTrends(samples: Sample[], warmup: number): ProcessTrend[] {
+  const end = samples[samples.length - 1]?.t ?? 0;
+  const byPid = new Map<
+    number,
+    { role: string; points: { t: number; rssMb: number; fds: number; ownFds: number }[] }
+  >();
+  for (const sample of samples) {
+    for (const p of sample.processes) {
+      if (p.rssMb === 0) continue; // it ended between the listing and the read
+      const entry = byPid.get(p.pid) ?? { role: p.role, points: [] };
+      byPid.set(p.pid, entry);
+      // The main process holds one descriptor per client connection: counted apart.
+      const clientFds = p.role === "main" ? sample.connections : 0;
+      entry.points.push({ t: sample.t, rssMb: p.rssMb, fds: p.fds, ownFds: p.fds - clientFds });
+    }
+  }
+  const minute = Math.min(60, (end - warmup) / 4);
+  return [...byPid].map(([pid, { role, points }]) => {
+    const from = points[0]?.t ?? 0;
+    const to = points[points.length - 1]?.t ?? 0;
+    // Seen within a few seconds of both ends of the window: not started or replaced during it.
+    const steady = from <= warmup + 2 && to >= end - 2;
+    const window = steady ? points.filter((p) => p.t >= warmup) : points;
+    const first = window.filter((p) => p.t <= (window[0]?.t ?? 0) + minute);
+    const last = window.filter((p) => p.t >= to - minute);
+    return {
+      pid,
+      role,
+      from,
+      to,
+      steady,
+      rssStartMb: window[0]?.rssMb ?? Number.NaN,
+      rssEndMb: window[window.length - 1]?.rssMb ?? Number.NaN,
+      rssMaxMb: Math.max(...points.map((p) => p.rssMb)),
+      rssSlopeMbPerMin: steady ? slope(window.map((p) => [p.t / 60, p.rssMb])) : Number.NaN,
+      fdStart: window[0]?.fds ?? Number.NaN,
+      fdEnd: window[window.length - 1]?.fds ?? Number.NaN,
+      fdMax: Math.max(...points.map((p) => p.fds)),
+      fdGrowth: median(last.map((p) => p.ownFds)) - median(first.map((p) => p.ownFds)),
+    };
+  });
+}
+
+/**
+ * CPU seconds the sampled processes used during the samples: each process from its first to its
+ * last sample (a shard replaced mid-run counts until it was last seen, its replacement from then).
+ */
+export function cpuSecondsUsed(samples: Sample[]): number {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  for (const sample of samples) {
+    for (const p of sample.processes) {
+      if (p.cpuSeconds === 0) continue;
+      if (!first.has(p.pid)) first.set(p.pid, p.cpuSeconds);
+      last.set(p.pid, p.cpuSeconds);
+    }
+  }
+  return [...last].reduce((sum, [pid, seconds]) => sum + seconds - (first.get(pid) ?? seconds), 0);
+}
+
+/** A metric's series over the samples that scraped it: [t, value]. */
+export function metricSeries(samples: Sample[], name: string): [number, number][] {
+  return samples.flatMap((s) => (s.metrics?.[name] === undefined ? [] : [[s.t, s.metrics[name]] as [number, number]]));
+}
+
+/** Why the run fails (empty: it passes). */
+export function verdict(input: { errors: number; trends: ProcessTrend[] }): string[] {
+  const reasons: string[] = [];
+  if (input.errors > 0) reasons.push(`${input.errors} errors`);
+  for (const trend of input.trends) {
+    if (!trend.steady) continue;
+    const name = `${trend.role} (pid ${trend.pid})`;
+    if (trend.rssSlopeMbPerMin > MAX_SLOPE_MB_PER_MIN)
+      reasons.push(`${name}: RSS +${trend.rssSlopeMbPerMin.toFixed(2)} MB/min > ${MAX_SLOPE_MB_PER_MIN}`);
+    if (trend.fdGrowth > MAX_FD_GROWTH) reasons.push(`${name}: ${trend.fdGrowth} more descriptors > ${MAX_FD_GROWTH}`);
+  }
+  return reasons;
+}
+
+/** The last window's latency over the first one's (p50 and p99): above 1, the run got slower. */
+export function drift(windows: LatencyFigures[]): { p50: number; p99: number } {
+  const first = windows[0];
+  const last = windows[windows.length - 1];
+  if (!first || !last) return { p50: Number.NaN, p99: Number.NaN };
+  return { p50: last.p50Ms / first.p50Ms, p99: last.p99Ms / first.p99Ms };
+}
