@@ -191,6 +191,11 @@ describe("what the counters count", () => {
   it("counts tool calls by server and outcome, each timed once, and the one cold start", async () => {
     const slug = await deployHello(api.admin, "metered");
     const coldBefore = await metric("isola_sandbox_cold_starts_total");
+    const timedOkBefore = await metric("isola_tool_call_duration_seconds_count", { outcome: "ok" });
+    const timedBefore = await metric("isola_tool_call_duration_seconds_bucket", {
+      outcome: "protocol_error",
+      le: "+Inf",
+    });
     const url = `${api.url}/${slug}/mcp`;
     const session = await openSession(url);
     const call = (id: number, name: string, args: unknown) =>
@@ -212,8 +217,10 @@ describe("what the counters count", () => {
     expect(await metric("isola_tool_calls_total", { server: slug, outcome: "tool_error" })).toBe(1);
     expect(await metric("isola_tool_calls_total", { server: slug, outcome: "protocol_error" })).toBe(1);
     expect(await metric("isola_tool_calls_total", { server: slug, outcome: "crash" })).toBe(0);
-    expect(await metric("isola_tool_call_duration_seconds_count", { server: slug })).toBe(4);
-    expect(await metric("isola_tool_call_duration_seconds_bucket", { server: slug, le: "+Inf" })).toBe(4);
+    expect(await metric("isola_tool_call_duration_seconds_count", { outcome: "ok" })).toBe(timedOkBefore + 2);
+    expect(await metric("isola_tool_call_duration_seconds_bucket", { outcome: "protocol_error", le: "+Inf" })).toBe(
+      timedBefore + 1,
+    );
     // The first call loaded the version into an isolate; the second found it warm (a refused call never runs).
     expect(await metric("isola_sandbox_cold_starts_total")).toBe(coldBefore + 1);
     // The pool's size comes with the shard's next heartbeat (every second).
