@@ -45,7 +45,8 @@ export function isola(args: string[], options: CliOptions = {}): Promise<CliResu
       child.kill("SIGKILL");
       reject(new Error(`isola ${args.join(" ")} did not exit within 60 s: ${stdout}${stderr}`));
     }, 60_000);
-    child.once("exit", (status) => {
+    // "close", not "exit": the process may exit before its output has been read from the pipes.
+    child.once("close", (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });

@@ -46,7 +46,7 @@ function run(bin: string, program: string, args: string[]): Promise<string> {
       output += chunk.toString();
     });
     child.once("error", reject);
-    child.once("exit", (code) =>
+    child.once("close", (code) =>
       code === 0 ? resolve(output) : reject(new Error(`${program} exited with ${code}: ${output}`)),
     );
   });
