@@ -7,8 +7,12 @@ import type { Sample } from "./soak-sampler.ts";
  * RSS growth per process above which the run fails, MB per minute. At 1 MB/min the main process
  * would grow by 1.4 GB a day, and a shard would pass the supervisor's 1.5 GB recycle threshold
  * within a day (every tenant it holds would then cold-start again): a leak that matters within
- * a day. Smaller slopes are within what the GC's sawtooth puts into a least-squares fit over a
- * window of minutes; finding them takes a longer run (--minutes 60).
+ * a day.
+ *
+ * RSS is a sawtooth (garbage collection, isolates evicted and created), so the trend is taken
+ * over the per-minute peaks, and judged with its standard error: the run fails when the growth
+ * is certainly above the threshold (the slope less two standard errors), and says "unresolved"
+ * when it can neither rule the threshold in nor out, which a longer run (--minutes 60) settles.
  */
 export const MAX_SLOPE_MB_PER_MIN = 1;
 
@@ -35,6 +39,33 @@ export function slope(points: [number, number][]): number {
   return sxx === 0 ? Number.NaN : sxy / sxx;
 }
 
+/** Least-squares slope and its standard error (NaN with fewer than three points). */
+export function slopeWithError(points: [number, number][]): { slope: number; standardError: number } {
+  const b = slope(points);
+  const n = points.length;
+  if (n < 3 || Number.isNaN(b)) return { slope: b, standardError: Number.NaN };
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let residuals = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    residuals += (y - (my + b * (x - mx))) ** 2;
+    sxx += (x - mx) ** 2;
+  }
+  return { slope: b, standardError: Math.sqrt(residuals / (n - 2) / sxx) };
+}
+
+/** The highest value in each whole minute from `from` on: [minute, peak]. */
+export function minutePeaks(points: [number, number][], from: number): [number, number][] {
+  const peaks = new Map<number, number>();
+  for (const [t, value] of points) {
+    if (t < from) continue;
+    const minute = Math.floor((t - from) / 60);
+    peaks.set(minute, Math.max(peaks.get(minute) ?? Number.NEGATIVE_INFINITY, value));
+  }
+  return [...peaks].sort(([a], [b]) => a - b);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -56,8 +87,11 @@ export interface ProcessTrend {
   rssStartMb: number;
   rssEndMb: number;
   rssMaxMb: number;
-  /** Least squares over the window after the warm-up (steady processes only). */
+  /** Least squares over every sample of the window after the warm-up (steady processes only). */
   rssSlopeMbPerMin: number;
+  /** Least squares over the window's per-minute peaks, and its standard error: what the verdict judges. */
+  rssPeakSlopeMbPerMin: number;
+  rssPeakSlopeError: number;
   fdStart: number;
   fdEnd: number;
   fdMax: number;
@@ -100,12 +134,18 @@ export function processTrends(samples: Sample[], warmup: number): ProcessTrend[]
       rssEndMb: window[window.length - 1]?.rssMb ?? Number.NaN,
       rssMaxMb: Math.max(...points.map((p) => p.rssMb)),
       rssSlopeMbPerMin: steady ? slope(window.map((p) => [p.t / 60, p.rssMb])) : Number.NaN,
+      ...peakTrend(steady ? window.map((p) => [p.t, p.rssMb]) : [], warmup),
       fdStart: window[0]?.fds ?? Number.NaN,
       fdEnd: window[window.length - 1]?.fds ?? Number.NaN,
       fdMax: Math.max(...points.map((p) => p.fds)),
       fdGrowth: median(last.map((p) => p.ownFds)) - median(first.map((p) => p.ownFds)),
     };
   });
+}
+
+function peakTrend(points: [number, number][], from: number) {
+  const { slope: b, standardError } = slopeWithError(minutePeaks(points, from));
+  return { rssPeakSlopeMbPerMin: b, rssPeakSlopeError: standardError };
 }
 
 /**
@@ -130,18 +170,29 @@ export function metricSeries(samples: Sample[], name: string): [number, number][
   return samples.flatMap((s) => (s.metrics?.[name] === undefined ? [] : [[s.t, s.metrics[name]] as [number, number]]));
 }
 
-/** Why the run fails (empty: it passes). */
-export function verdict(input: { errors: number; trends: ProcessTrend[] }): string[] {
+/**
+ * Why the run fails (`reasons`; none: it passes), and what it could not settle (`unresolved`:
+ * a process whose peaks may grow faster than the threshold, or may not, at this run's length).
+ */
+export function verdict(input: { errors: number; trends: ProcessTrend[] }): {
+  reasons: string[];
+  unresolved: string[];
+} {
   const reasons: string[] = [];
+  const unresolved: string[] = [];
   if (input.errors > 0) reasons.push(`${input.errors} errors`);
   for (const trend of input.trends) {
     if (!trend.steady) continue;
     const name = `${trend.role} (pid ${trend.pid})`;
-    if (trend.rssSlopeMbPerMin > MAX_SLOPE_MB_PER_MIN)
-      reasons.push(`${name}: RSS +${trend.rssSlopeMbPerMin.toFixed(2)} MB/min > ${MAX_SLOPE_MB_PER_MIN}`);
+    const { rssPeakSlopeMbPerMin: b, rssPeakSlopeError: error } = trend;
+    const growth = `RSS peaks ${b >= 0 ? "+" : ""}${b.toFixed(2)} ± ${error.toFixed(2)} MB/min`;
+    if (Number.isNaN(error)) unresolved.push(`${name}: too few minutes after the warm-up to judge its RSS`);
+    else if (b - 2 * error > MAX_SLOPE_MB_PER_MIN) reasons.push(`${name}: ${growth} > ${MAX_SLOPE_MB_PER_MIN}`);
+    else if (b + 2 * error > MAX_SLOPE_MB_PER_MIN)
+      unresolved.push(`${name}: ${growth}: neither above nor below ${MAX_SLOPE_MB_PER_MIN} at this length`);
     if (trend.fdGrowth > MAX_FD_GROWTH) reasons.push(`${name}: ${trend.fdGrowth} more descriptors > ${MAX_FD_GROWTH}`);
   }
-  return reasons;
+  return { reasons, unresolved };
 }
 
 /** The last window's latency over the first one's (p50 and p99): above 1, the run got slower. */

@@ -138,7 +138,7 @@ for (const failure of sampler.scrapeFailures) errors.add("metrics scrape failed"
 for (const line of warnings) errors.add("warning logged by Isola", line);
 for (const line of stopLines) errors.add("error logged by Isola while stopping", line);
 if (exit.code !== 0) errors.add("Isola did not stop cleanly", JSON.stringify(exit));
-const reasons = verdict({ errors: errors.total, trends });
+const { reasons, unresolved } = verdict({ errors: errors.total, trends });
 
 const series = (name: string) => metricSeries(sampler.samples, name);
 const after = (points: [number, number][]) => points.filter(([t]) => t >= warmup).map(([, v]) => v);
@@ -176,6 +176,7 @@ const report = {
   runtime,
   errors: errors.kinds,
   reasons,
+  unresolved,
 };
 printReport(report);
 const resultsDir = fileURLToPath(new URL("../../results/", import.meta.url));

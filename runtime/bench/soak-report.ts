@@ -25,6 +25,7 @@ export interface SoakReport {
   runtime: string[];
   errors: Record<string, FailureKind>;
   reasons: string[];
+  unresolved: string[];
 }
 
 function latencyRow(label: string, f: LatencyFigures): string[] {
@@ -77,6 +78,7 @@ export function printReport(r: SoakReport): void {
         `RSS after ${int(r.warmupSeconds)} s warm-up -> end (MB)`,
         "max MB",
         "slope MB/min",
+        "peaks' slope MB/min",
         "fds start -> end (max)",
         "fd growth",
       ],
@@ -86,6 +88,7 @@ export function printReport(r: SoakReport): void {
         `${f1(t.rssStartMb)} -> ${f1(t.rssEndMb)}`,
         f1(t.rssMaxMb),
         t.steady ? f2(t.rssSlopeMbPerMin) : "(not through the window)",
+        t.steady ? `${f2(t.rssPeakSlopeMbPerMin)} ± ${f2(t.rssPeakSlopeError)}` : "-",
         `${t.fdStart} -> ${t.fdEnd} (${t.fdMax})`,
         t.steady ? String(t.fdGrowth) : "-",
       ]),
@@ -101,7 +104,10 @@ export function printReport(r: SoakReport): void {
     "",
     r.reasons.length
       ? `FAILED: ${r.reasons.join("; ")}`
-      : `PASSED: no errors, every process's RSS slope <= ${MAX_SLOPE_MB_PER_MIN} MB/min and descriptor growth <= ${MAX_FD_GROWTH} after the warm-up.`,
+      : `PASSED: no errors, no process's RSS peaks growing by more than ${MAX_SLOPE_MB_PER_MIN} MB/min (beyond two standard errors), descriptor growth <= ${MAX_FD_GROWTH} after the warm-up.`,
+    ...(r.unresolved.length
+      ? [`UNRESOLVED at this length (run longer: --minutes 60): ${r.unresolved.join("; ")}`]
+      : []),
   );
   process.stdout.write(`${out.join("\n")}\n`);
 }
