@@ -45,7 +45,7 @@ describe("the pool's heap budget", () => {
 
   it("grows with the threshold", () => {
     const thresholds = [200, 400, 800, 1600, 3200].map((n) => n * MiB);
-    const budgets = thresholds.map(poolHeapBudget);
+    const budgets = thresholds.map((threshold) => poolHeapBudget(threshold));
     expect(budgets).toEqual([...budgets].sort((a, b) => a - b));
     expect(new Set(budgets).size).toBe(budgets.length);
   });

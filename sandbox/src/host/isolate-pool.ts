@@ -53,6 +53,11 @@ export class IsolatePool {
     return this.#options.maxHeapBytes;
   }
 
+  /** A new budget, kept from the next load or sweep on (the shard adjusts it to its measured size). */
+  set maxHeapBytes(bytes: number) {
+    this.#options.maxHeapBytes = bytes;
+  }
+
   async acquire(key: string, create: () => Promise<TenantIsolate>): Promise<TenantIsolate> {
     const warm = this.#isolates.get(key);
     if (warm && !warm.disposed) {

@@ -74,6 +74,10 @@ export type FromShard =
 /** What the supervisor tells a shard as it starts: one argument of the shard process, JSON. */
 export interface ShardSettings {
   pool: Partial<PoolOptions>;
+  /** The supervisor recycles the shard past this resident size; the pool's budget follows it (shard-memory.ts). */
+  recycleRssBytes?: number;
+  /** How often the pool is swept and its budget adjusted. */
+  sweepIntervalMs?: number;
 }
 
 export function shardArgv(settings: ShardSettings): string[] {
@@ -85,5 +89,5 @@ export function readShardSettings(argv: readonly string[] = process.argv): Shard
   const given = argv[2];
   if (given === undefined) return { pool: {} };
   const parsed = JSON.parse(given) as Partial<ShardSettings>;
-  return { pool: parsed.pool ?? {} };
+  return { ...parsed, pool: parsed.pool ?? {} };
 }

@@ -3,6 +3,7 @@ import type { Resolve } from "./egress/egress-fetch.ts";
 import { prepareGuestRuntime } from "./guest-runtime.ts";
 import { IsolatePool, type PoolOptions } from "./isolate-pool.ts";
 import { MessageBatcher, unbatch, type Wire } from "./message-batch.ts";
+import { nextPoolBudget, poolBudgetBounds } from "./shard-memory.ts";
 import { type FetchTiming, type FromShard, readShardSettings, type ShardCall, type ToShard } from "./shard-protocol.ts";
 import { type CallOptions, TenantIsolate } from "./tenant-isolate.ts";
 
@@ -37,7 +38,8 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
     },
   );
   const send = (message: FromShard) => outbox.send(message);
-  const pool = new IsolatePool({ ...readShardSettings().pool, ...options.pool });
+  const settings = readShardSettings();
+  const pool = new IsolatePool({ ...settings.pool, ...options.pool });
   const maxInFlight = options.maxInFlight ?? 256;
   const cancels = new Map<number, AbortController>();
   const artifactWaits = new Map<string, { resolve(code: string): void; reject(error: Error): void }[]>();
@@ -51,7 +53,20 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
   // A write the supervisor's end closed under it fails with EPIPE; 'disconnect' follows and ends the shard.
   process.on("error", () => {});
 
-  const sweeper = setInterval(() => pool.sweep(), 5000);
+  const bounds = settings.recycleRssBytes === undefined ? undefined : poolBudgetBounds(settings.recycleRssBytes);
+  let previousRssBytes = process.memoryUsage.rss();
+  const sweeper = setInterval(() => {
+    if (bounds) {
+      const rssBytes = process.memoryUsage.rss();
+      pool.maxHeapBytes = nextPoolBudget(
+        pool.maxHeapBytes,
+        { rssBytes, heapBytes: pool.heapBytes, previousRssBytes },
+        bounds,
+      );
+      previousRssBytes = rssBytes;
+    }
+    pool.sweep();
+  }, settings.sweepIntervalMs ?? 5000);
   sweeper.unref();
 
   function artifact(call: ShardCall): Promise<string> {

@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   quarantine?: Partial<QuarantinePolicy>;
   /** A shard is recycled only once it has run this long (a fresh shard is small anyway). */
   minRecycleAgeMs?: number;
+  /** How often each shard sweeps its isolate pool and adjusts the pool's budget to its measured size. */
+  poolSweepIntervalMs?: number;
   /** For logs and metrics: shard exits, restarts, recycles and quarantines. */
   onEvent?(event: SupervisorEvent): void;
   /** Lines a server logged outside any call (console.*, or after its call ended). */
@@ -113,6 +115,7 @@ export class SandboxSupervisor {
       hangTimeoutMs: options.hangTimeoutMs ?? 10_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
       minRecycleAgeMs: options.minRecycleAgeMs ?? 60_000,
+      poolSweepIntervalMs: options.poolSweepIntervalMs ?? 5000,
       onEvent: options.onEvent,
       onServerLog: options.onServerLog,
       llm: options.llm,
@@ -135,7 +138,11 @@ export class SandboxSupervisor {
     const shard = new ShardProcess(
       this.#options.entry,
       ["--no-node-snapshot", "--disallow-code-generation-from-strings"],
-      { pool: { maxHeapBytes: poolHeapBudget(this.#options.recycleShardRssBytes) } },
+      {
+        pool: { maxHeapBytes: poolHeapBudget(this.#options.recycleShardRssBytes) },
+        recycleRssBytes: this.#options.recycleShardRssBytes,
+        sweepIntervalMs: this.#options.poolSweepIntervalMs,
+      },
       {
         onNeedArtifact: (hash, serverId, from) => {
           this.#options.loadArtifact(serverId, hash).then(
