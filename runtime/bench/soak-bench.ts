@@ -148,6 +148,10 @@ const delta = (name: string) => {
   const points = series(name);
   return (points[points.length - 1]?.[1] ?? 0) - (points[0]?.[1] ?? 0);
 };
+const mibRange = (values: number[]) =>
+  values.length === 0
+    ? "n/a"
+    : `${(Math.min(...values) / 1024 ** 2).toFixed(0)}-${(Math.max(...values) / 1024 ** 2).toFixed(0)}, ${((values.at(-1) ?? 0) / 1024 ** 2).toFixed(0)} at the end`;
 const clients = sampler.samples.filter((s) => s.t >= warmup).map((s) => s.connections);
 const runtime = [
   `client connections open to Isola after the warm-up: ${clients[0]} -> ${clients[clients.length - 1]} (max ${Math.max(...clients)})`,
@@ -155,6 +159,7 @@ const runtime = [
   `active handles (main process): ${handles[0]} after the warm-up, ${handles[handles.length - 1]} at the end, max ${Math.max(...handles)}`,
   `sandbox: ${delta("sandbox_cold_starts_total")} cold starts during the soak, ${after(series("sandbox_isolates")).pop()} isolates warm at the end, ` +
     `${delta("sandbox_shard_restarts_total")} shard restarts, ${delta("sandbox_quarantines_total")} quarantines`,
+  `pools' heap / budget (all shards, MiB) after the warm-up: ${mibRange(after(series("sandbox_pool_heap_bytes")))} / ${mibRange(after(series("sandbox_pool_heap_budget_bytes")))}`,
   `/metrics scrape: p50 ${quantile(sampler.scrapeMs, 0.5).toFixed(1)} ms, max ${Math.max(...sampler.scrapeMs).toFixed(0)} ms, ` +
     `${(sampler.scrapeBytes / 1024).toFixed(0)} KB (every ${args["metrics-every"]} s)`,
   `CPU: Isola's processes ${isolaCores.toFixed(2)} cores on average, the load generator ${generatorCores.toFixed(2)}; the whole machine ${machineBusyCores.toFixed(2)} of ${cpus().length}; load average ${Math.min(...loadAverages).toFixed(1)}-${Math.max(...loadAverages).toFixed(1)}`,

@@ -34,6 +34,8 @@ const METRICS = [
   "nodejs_heap_size_used_bytes",
   "process_open_fds",
   "sandbox_isolates",
+  "sandbox_pool_heap_bytes",
+  "sandbox_pool_heap_budget_bytes",
   "sandbox_cold_starts_total",
   "sandbox_shard_restarts_total",
   "sandbox_quarantines_total",

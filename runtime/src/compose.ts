@@ -105,8 +105,15 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
   await sandbox.start();
   metrics?.watch({
     sandbox: () => {
-      const shards = sandbox.shards();
-      return { shards: shards.length, isolates: shards.reduce((sum, shard) => sum + (shard.pool?.isolates ?? 0), 0) };
+      const pools = sandbox.shards().map((shard) => shard.pool);
+      const sum = (read: (pool: NonNullable<(typeof pools)[number]>) => number) =>
+        pools.reduce((total, pool) => total + (pool ? read(pool) : 0), 0);
+      return {
+        shards: pools.length,
+        isolates: sum((pool) => pool.isolates),
+        heapBytes: sum((pool) => pool.heapBytes),
+        heapBudgetBytes: sum((pool) => pool.maxHeapBytes),
+      };
     },
   });
 

@@ -139,6 +139,8 @@ describe("who may read /metrics", () => {
       "isola_tool_call_duration_seconds",
       "isola_sandbox_shards",
       "isola_sandbox_isolates",
+      "isola_sandbox_pool_heap_bytes",
+      "isola_sandbox_pool_heap_budget_bytes",
       "isola_sandbox_cold_starts_total",
       "isola_sandbox_shard_restarts_total",
       "isola_sandbox_quarantines_total",
@@ -225,6 +227,11 @@ describe("what the counters count", () => {
     expect(await metric("isola_sandbox_cold_starts_total")).toBe(coldBefore + 1);
     // The pool's size comes with the shard's next heartbeat (every second).
     await eventually(async () => ((await metric("isola_sandbox_isolates")) >= 1 ? true : undefined), 5000);
+    // Its heap is counted against a budget the shards' heartbeats report (a few hundred MiB by default).
+    const heap = await metric("isola_sandbox_pool_heap_bytes");
+    const budget = await metric("isola_sandbox_pool_heap_budget_bytes");
+    expect(heap).toBeGreaterThan(1024 ** 2);
+    expect(budget).toBeGreaterThan(heap);
   });
 
   it("counts a shard killed under it as a crash, and the replacement serves", async () => {

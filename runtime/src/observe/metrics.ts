@@ -7,9 +7,17 @@ import { methodLabel, RESTART_REASONS, restartReason, statusClass } from "./metr
  * What the sampled gauges read at each scrape. A node without that part leaves it out and the
  * gauge reads 0 (a web-only node has no shards; a node without the runtime role keeps no limits).
  */
+/** The shards' pools, summed over the shards of this node. */
+export interface SandboxGauges {
+  shards: number;
+  isolates: number;
+  heapBytes: number;
+  heapBudgetBytes: number;
+}
+
 export interface MetricSources {
   /** The supervisor's slots and the isolates their pools held at the last heartbeat. */
-  sandbox?(): { shards: number; isolates: number };
+  sandbox?(): SandboxGauges;
   /** Whether the Bus answers a ping now (bounded by a short timeout). */
   busUp?(): Promise<boolean>;
   /** Whether the runtime's limits run per node because the Bus failed. */
@@ -85,7 +93,7 @@ export class NodeMetrics {
       buckets: TOOL_BUCKETS,
       registers,
     });
-    const sandbox = () => this.#sources.sandbox?.() ?? { shards: 0, isolates: 0 };
+    const sandbox = () => this.#sources.sandbox?.() ?? { shards: 0, isolates: 0, heapBytes: 0, heapBudgetBytes: 0 };
     const shards = new Gauge({
       name: "isola_sandbox_shards",
       help: "Sandbox shard processes this node supervises.",
@@ -100,6 +108,22 @@ export class NodeMetrics {
       registers,
       collect: () => {
         isolates.set(sandbox().isolates);
+      },
+    });
+    const heap = new Gauge({
+      name: "isola_sandbox_pool_heap_bytes",
+      help: "V8 heap the shards' pools hold (the pools' own count), as of each shard's last heartbeat.",
+      registers,
+      collect: () => {
+        heap.set(sandbox().heapBytes);
+      },
+    });
+    const budget = new Gauge({
+      name: "isola_sandbox_pool_heap_budget_bytes",
+      help: "The heap the shards' pools may hold, each adjusted to its shard's measured size.",
+      registers,
+      collect: () => {
+        budget.set(sandbox().heapBudgetBytes);
       },
     });
     this.#coldStarts = new Counter({
