@@ -29,6 +29,8 @@ import { Sampler } from "./soak-sampler.ts";
 import { deploySoakServer, routesFor, type SoakServer, shuffled } from "./soak-servers.ts";
 
 const { values: args } = parseArgs({
+  // `pnpm bench:soak -- --minutes 60` passes the "--" on.
+  args: process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === "--")),
   options: {
     servers: { type: "string", default: "1000" },
     minutes: { type: "string", default: "10" },
