@@ -166,7 +166,11 @@ export async function composeRoles(config: Config, stores: Stores, logger: Logge
     const vault = createSecretVault({ db: stores.db, key: secretKey });
     // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then a span per MCP request (no OTel package loads otherwise).
     const tracing = await startTracing(
-      config.otlp && { ...config.otlp, attributes: { "isola.roles": config.roles.join(",") } },
+      config.otlp && {
+        ...config.otlp,
+        attributes: { "isola.roles": config.roles.join(",") },
+        onExportReport: ({ level, message, ...traceExport }) => logger[level]({ traceExport }, message),
+      },
     );
     const runtime = await createRuntimeRole({
       config,

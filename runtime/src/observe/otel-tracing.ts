@@ -11,10 +11,11 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { type ExportResult, ExportResultCode, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from "@opentelemetry/sdk-trace";
 import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { ExportFailureLog, type ExportReport } from "./export-failures.ts";
 import type { SpanAttributes, SpanScope, Tracing, TracingOptions } from "./tracing.ts";
 
 /** What a shutdown waits for the last export at most: the drain has 9 s in all. */
@@ -40,6 +41,25 @@ async function exporterFor(options: TracingOptions): Promise<SpanExporter> {
   return new OTLPTraceExporter({ url });
 }
 
+/** The exporter, with its failures told to the node's log (export-failures.ts) rather than lost. */
+function reporting(exporter: SpanExporter, report: (line: ExportReport) => void): SpanExporter {
+  const log = new ExportFailureLog();
+  return {
+    export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
+      exporter.export(spans, (result) => {
+        const line =
+          result.code === ExportResultCode.SUCCESS
+            ? log.succeeded(Date.now())
+            : log.failed(Date.now(), spans.length, String(result.error ?? "unknown error"));
+        if (line) report(line);
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
 /**
  * Tracing on: an SDK TracerProvider of this node's own (nothing is registered globally, so two
  * nodes in one process, as in tests, keep their spans apart), a batch processor towards OTLP/HTTP,
@@ -57,7 +77,8 @@ export class OtelTracing implements Tracing {
   }
 
   static async start(options: TracingOptions): Promise<OtelTracing> {
-    const exporter = await exporterFor(options);
+    const exported = await exporterFor(options);
+    const exporter = options.onExportReport ? reporting(exported, options.onExportReport) : exported;
     const provider = new TracerProvider({
       resource: resourceFromAttributes({
         [ATTR_SERVICE_NAME]: options.serviceName,

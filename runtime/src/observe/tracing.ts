@@ -2,6 +2,7 @@
 // interface, never the OTel API. Off (OTEL_EXPORTER_OTLP_ENDPOINT unset), it is NO_TRACING and
 // no OTel package is even loaded; on, `startTracing` imports the SDK (otel-tracing.ts).
 import type { FetchTiming } from "@isola/sandbox";
+import type { ExportReport } from "./export-failures.ts";
 
 /** Attribute values a span takes; undefined ones are left out. */
 export type SpanAttributes = Record<string, string | number | boolean | undefined>;
@@ -51,6 +52,8 @@ export interface TracingOptions {
   attributes?: Record<string, string>;
   /** Time between two exports (the SDK's default: 5 s). */
   scheduledDelayMs?: number;
+  /** Export failures and recoveries, rate-limited (export-failures.ts): for the node's log. */
+  onExportReport?(report: ExportReport): void;
 }
 
 const NOOP_SCOPE: SpanScope = {

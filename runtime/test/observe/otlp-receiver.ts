@@ -26,6 +26,10 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Requests that were not a POST of JSON to /v1/traces. */
   strays: string[];
+  /** While set, exports are refused with this status (a collector that is failing) and their spans not kept. */
+  failWith: number | undefined;
+  /** Exports refused while failWith was set. */
+  refused: number;
   close(): Promise<void>;
 }
 
@@ -72,6 +76,11 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         response.writeHead(404).end();
         return;
       }
+      if (receiver.failWith !== undefined) {
+        receiver.refused++;
+        response.writeHead(receiver.failWith, { "content-type": "application/json" }).end("{}");
+        return;
+      }
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ExportRequest;
       for (const resourceSpans of body.resourceSpans) {
         const resource = attributesOf(resourceSpans.resource?.attributes);
@@ -98,14 +107,17 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const receiver: OtlpReceiver = {
     url: `http://127.0.0.1:${port}`,
     spans,
     strays,
+    failWith: undefined,
+    refused: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return receiver;
 }
