@@ -65,6 +65,8 @@ export interface AccessNote {
   server?: string;
   rpc?: string;
   caller?: string;
+  /** The MCP session, as `sessionRef` names it: ties a session's requests together across nodes. */
+  session?: string;
 }
 
 // ---- The steps every request to a server's endpoint goes through, in order. ----

@@ -1,5 +1,6 @@
 import { fastifySSE } from "@fastify/sse";
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { sessionRef } from "../observe/request-id.ts";
 import { refusalKind } from "../observe/tracing.ts";
 import { ApiKeyCache } from "./auth/authenticate.ts";
 import { protectedResourceMetadata, type ResourceUrls, resourceUrls } from "./auth/protected-resource.ts";
@@ -133,6 +134,9 @@ export function runtimePlugin(deps: RuntimeDeps, options: { mcpDomain?: string }
             const tool = note.rpc === "tools/call" && server ? toolLabel(server, rpcParams(request)?.name) : undefined;
             span.set({ "mcp.method.name": note.rpc, "gen_ai.tool.name": tool, "http.response.status_code": status });
             if (note.rpc) span.rename(tool ? `${note.rpc} ${tool}` : note.rpc);
+            // The client's header, or the id an initialize just created.
+            const session = request.headers["mcp-session-id"] ?? reply.raw.getHeader("mcp-session-id");
+            if (typeof session === "string") note.session = sessionRef(session);
             // The app's logger: the route's own is at warn, to keep Fastify's per-request lines out.
             app.log.info(
               {

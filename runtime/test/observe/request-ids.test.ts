@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requestIdOf } from "../../src/observe/request-id.ts";
+import { requestIdOf, sessionRef } from "../../src/observe/request-id.ts";
 import { type Api, startApi } from "../support/api-harness.ts";
 import { busBackends } from "../support/backends.ts";
 import {
@@ -149,7 +149,9 @@ describe("request ids across nodes", () => {
       content: { type: "text", text: "from B" },
       model: "test-model",
     }));
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${nodeA.url}/everything/mcp`), { fetch: split }));
+    const transport = new StreamableHTTPClientTransport(new URL(`${nodeA.url}/everything/mcp`), { fetch: split });
+    await client.connect(transport);
+    const sessionId = transport.sessionId as string;
     try {
       const sampled = await client.callTool({ name: "test_sampling", arguments: { prompt: "across" } });
       expect((sampled.content as { text: string }[])[0]?.text).toBe("LLM response: from B");
@@ -163,6 +165,17 @@ describe("request ids across nodes", () => {
     const relayed = await eventually(() => parsedLogs(nodeA.logs).find((line) => line.originRequestId === answerId));
     expect(relayed.msg).toBe("client answer relayed from another node");
     expect(parsedLogs(nodeB.logs).some((line) => line.originRequestId === answerId)).toBe(false);
+
+    // Each request has an id of its own; the session's reference ties them together on both nodes.
+    type Access = { access?: { rpc?: string; session?: string } };
+    const ref = sessionRef(sessionId);
+    expect(ref).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    const accessA = parsedLogs(nodeA.logs).map((line) => (line as Access).access);
+    expect(accessA).toContainEqual(expect.objectContaining({ rpc: "initialize", session: ref }));
+    expect(accessA).toContainEqual(expect.objectContaining({ rpc: "tools/call", session: ref }));
+    const answered = parsedLogs(nodeB.logs).find((line) => line.reqId === answerId) as Access | undefined;
+    expect(answered?.access).toMatchObject({ rpc: "response", session: ref });
+    expect([...nodeA.logs, ...nodeB.logs].join("\n")).not.toContain(sessionId);
   });
 });
 
