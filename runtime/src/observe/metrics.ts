@@ -94,38 +94,35 @@ export class NodeMetrics {
       registers,
     });
     const sandbox = () => this.#sources.sandbox?.() ?? { shards: 0, isolates: 0, heapBytes: 0, heapBudgetBytes: 0 };
-    const shards = new Gauge({
-      name: "isola_sandbox_shards",
-      help: "Sandbox shard processes this node supervises.",
-      registers,
-      collect: () => {
-        shards.set(sandbox().shards);
-      },
-    });
-    const isolates = new Gauge({
-      name: "isola_sandbox_isolates",
-      help: "Tenant isolates held by the shards' pools, as of each shard's last heartbeat.",
-      registers,
-      collect: () => {
-        isolates.set(sandbox().isolates);
-      },
-    });
-    const heap = new Gauge({
-      name: "isola_sandbox_pool_heap_bytes",
-      help: "V8 heap the shards' pools hold (the pools' own count), as of each shard's last heartbeat.",
-      registers,
-      collect: () => {
-        heap.set(sandbox().heapBytes);
-      },
-    });
-    const budget = new Gauge({
-      name: "isola_sandbox_pool_heap_budget_bytes",
-      help: "The heap the shards' pools may hold, each adjusted to its shard's measured size.",
-      registers,
-      collect: () => {
-        budget.set(sandbox().heapBudgetBytes);
-      },
-    });
+    // Read at each scrape from the shards' last heartbeats.
+    const sandboxGauges: [string, string, keyof SandboxGauges][] = [
+      ["isola_sandbox_shards", "Sandbox shard processes this node supervises.", "shards"],
+      [
+        "isola_sandbox_isolates",
+        "Tenant isolates held by the shards' pools, as of each shard's last heartbeat.",
+        "isolates",
+      ],
+      [
+        "isola_sandbox_pool_heap_bytes",
+        "V8 heap the shards' pools hold (the pools' own count), as of each shard's last heartbeat.",
+        "heapBytes",
+      ],
+      [
+        "isola_sandbox_pool_heap_budget_bytes",
+        "The heap the shards' pools may hold, each adjusted to its shard's measured size.",
+        "heapBudgetBytes",
+      ],
+    ];
+    for (const [name, help, field] of sandboxGauges) {
+      const gauge: Gauge = new Gauge({
+        name,
+        help,
+        registers,
+        collect: () => {
+          gauge.set(sandbox()[field]);
+        },
+      });
+    }
     this.#coldStarts = new Counter({
       name: "isola_sandbox_cold_starts_total",
       help: "Isolates created to serve a call because no warm one held the server's version.",
