@@ -146,6 +146,60 @@ row("quiet tenant p99, noisy neighbour", `${ms(withNoise)} (${(withNoise / alone
 
 await supervisor.close();
 
+// 7. A burst of cold loads (a stalled minute's worth on one shard), with loads gated as the shard
+// does (4 at once) against all at once, on a shard whose pool budget is smaller than the burst
+// (recycle threshold 512 MiB: ~45 isolates of this server), so what is resident is the gate's doing.
+async function coldBurst(loadsAtOnce: number, servers: number) {
+  const shard = new SandboxSupervisor({
+    shards: 1,
+    loadsAtOnce,
+    recycleShardRssBytes: 512 * 1024 ** 2,
+    minRecycleAgeMs: 600_000,
+    heartbeatIntervalMs: 1000,
+    loadArtifact: async (_id, hash) => artifacts.get(hash) ?? Promise.reject(new Error("missing")),
+  });
+  await shard.start();
+  const rss = () => shard.shards()[0]?.rssBytes ?? 0;
+  const base = rss();
+  let peak = base;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rss());
+  }, 5);
+  const started = performance.now();
+  const times = await Promise.all(
+    Array.from({ length: servers }, async (_, i) => {
+      const at = performance.now();
+      await shard.call({
+        server: { id: `burst-${loadsAtOnce}-${i}`, hash: echo.hash },
+        kind: "tool",
+        target: "echo",
+        args: { text: "x" },
+        env: {},
+        user: null,
+        egress: { allowedHosts: [] },
+      });
+      return performance.now() - at;
+    }),
+  );
+  const totalMs = performance.now() - started;
+  clearInterval(sampler);
+  await shard.close();
+  return { totalMs, p50: quantile(times, 0.5), growthMiB: (peak - base) / 1024 ** 2 };
+}
+const BURST = 250;
+const gated = await coldBurst(4, BURST);
+const ungated = await coldBurst(BURST, BURST);
+row(
+  `${BURST} cold loads at once: shard RSS growth, gated (4) vs all at once`,
+  `${gated.growthMiB.toFixed(0)} vs ${ungated.growthMiB.toFixed(0)} MiB (${(ungated.growthMiB / gated.growthMiB).toFixed(1)}x less)`,
+  "less",
+);
+row(
+  `${BURST} cold loads at once: all done, p50 call, gated vs all at once`,
+  `${ms(gated.totalMs)} vs ${ms(ungated.totalMs)}; p50 ${ms(gated.p50)} vs ${ms(ungated.p50)}`,
+  "total no worse",
+);
+
 const width = [0, 1, 2].map((i) =>
   Math.max(...rows.map((r) => r[i].length), ["metric", "value", "target"][i]?.length ?? 0),
 );

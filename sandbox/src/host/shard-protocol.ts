@@ -78,6 +78,8 @@ export interface ShardSettings {
   recycleRssBytes?: number;
   /** How often the pool is swept and its budget adjusted. */
   sweepIntervalMs?: number;
+  /** Isolates loading at once (load-gate.ts). */
+  loadsAtOnce?: number;
 }
 
 export function shardArgv(settings: ShardSettings): string[] {

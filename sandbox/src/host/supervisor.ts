@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   minRecycleAgeMs?: number;
   /** How often each shard sweeps its isolate pool and adjusts the pool's budget to its measured size. */
   poolSweepIntervalMs?: number;
+  /** Isolates a shard loads at once (default 4; the others wait their turn). */
+  loadsAtOnce?: number;
   /** For logs and metrics: shard exits, restarts, recycles and quarantines. */
   onEvent?(event: SupervisorEvent): void;
   /** Lines a server logged outside any call (console.*, or after its call ended). */
@@ -96,9 +98,12 @@ export function shardFor(serverId: string, shards: number): number {
  * a server that keeps crashing its shard. Lives in the front process; never runs tool code.
  */
 export class SandboxSupervisor {
-  readonly #options: Required<Omit<SupervisorOptions, "onEvent" | "onServerLog" | "quarantine" | "llm" | "llmLimits">> &
+  readonly #options: Required<
+    Omit<SupervisorOptions, "onEvent" | "onServerLog" | "quarantine" | "llm" | "llmLimits" | "loadsAtOnce">
+  > &
     Pick<SupervisorOptions, "onEvent" | "onServerLog" | "llm">;
   readonly #llmLimits: LlmLimits;
+  readonly #loadsAtOnce: number | undefined;
   readonly #slots: Slot[] = [];
   readonly #quarantine: Quarantine;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -121,6 +126,7 @@ export class SandboxSupervisor {
       llm: options.llm,
     };
     this.#llmLimits = { ...DEFAULT_LLM_LIMITS, ...options.llmLimits };
+    this.#loadsAtOnce = options.loadsAtOnce;
     this.#quarantine = new Quarantine({ ...DEFAULT_QUARANTINE, ...options.quarantine });
   }
 
@@ -142,6 +148,7 @@ export class SandboxSupervisor {
         pool: { maxHeapBytes: poolHeapBudget(this.#options.recycleShardRssBytes) },
         recycleRssBytes: this.#options.recycleShardRssBytes,
         sweepIntervalMs: this.#options.poolSweepIntervalMs,
+        ...(this.#loadsAtOnce === undefined ? {} : { loadsAtOnce: this.#loadsAtOnce }),
       },
       {
         onNeedArtifact: (hash, serverId, from) => {
