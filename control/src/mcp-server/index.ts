@@ -6,7 +6,15 @@ export { type AccessTokenVerifier, callerKey } from "./caller.ts";
 export { type IsolaMcpOptions, isolaMcpPlugin } from "./plugin.ts";
 export { askForSecrets, canAskByUrl, notAnswered, SECRET_TIMEOUT_MS } from "./secret-elicitation.ts";
 export { SESSION_LIMITS, type Session, type SessionLimits, SessionTable } from "./sessions.ts";
-export { isRelayed, replayInitialize, type SharedSession, SharedSessions } from "./shared-sessions.ts";
+export {
+  forThisNode,
+  isRelayed,
+  replayInitialize,
+  type SharedSession,
+  SharedSessions,
+  taggedId,
+  tagServerRequests,
+} from "./shared-sessions.ts";
 export { nextStep } from "./tools/builds.ts";
 export { mergeDeclarative } from "./tools/declarative.ts";
 export { deletionRefused } from "./tools/lifecycle.ts";

@@ -14,7 +14,13 @@ import { type AccessTokenVerifier, authenticateCaller, callerKey } from "./calle
 import { BODY_LIMIT, jsonRpcMethod, onError, REFUSED, Refusal, refuse } from "./refusals.ts";
 import { createIsolaServer } from "./server.ts";
 import { SESSION_LIMITS, type SessionLimits, SessionTable } from "./sessions.ts";
-import { isRelayed, replayInitialize, type SharedSession, SharedSessions } from "./shared-sessions.ts";
+import {
+  isRelayed,
+  replayInitialize,
+  type SharedSession,
+  SharedSessions,
+  tagServerRequests,
+} from "./shared-sessions.ts";
 
 export interface IsolaMcpOptions {
   /** Checks OAuth access tokens (the composition root's); without it only personal access tokens work. */
@@ -94,6 +100,7 @@ export function isolaMcpPlugin(deps: ControlDeps, options: IsolaMcpOptions = {})
           sessions.delete(transport.sessionId);
       };
       await server.connect(transport);
+      tagServerRequests(transport, shared.node);
       if (id) await replayInitialize(transport, id, initialize);
       return transport;
     }

@@ -34,11 +34,60 @@ export function isRelayed(body: unknown): body is Record<string, unknown> {
   return message.method === "notifications/cancelled";
 }
 
+/**
+ * The id a request of this node's McpServer goes out with: its own (a counter from 0 in every
+ * McpServer, so two nodes holding one session would both ask as 0) tagged with the node.
+ */
+export function taggedId(node: string, id: string | number): string {
+  return `${node}:${id}`;
+}
+
+/**
+ * What this node's McpServer should see of a message a client sent: a response to one of this
+ * node's requests with its own id back; a response to another node's request, or to no tagged
+ * request, nothing (the relay takes it to its node); anything else as it is.
+ */
+export function forThisNode(node: string, message: Record<string, unknown>): Record<string, unknown> | undefined {
+  const isResponse = message.method === undefined && "id" in message && ("result" in message || "error" in message);
+  if (!isResponse) return message;
+  const prefix = `${node}:`;
+  if (typeof message.id !== "string" || !message.id.startsWith(prefix)) return undefined;
+  const own = message.id.slice(prefix.length);
+  return { ...message, id: /^\d+$/.test(own) ? Number(own) : own };
+}
+
+/** The part of a transport the tagging wraps (after McpServer.connect set its onmessage). */
+interface MessageTransport {
+  send(message: never, options?: never): Promise<void>;
+  onmessage?: ((message: never, extra?: never) => void) | undefined;
+}
+
+/**
+ * Tags the requests `transport`'s McpServer sends with `node`, and lets through to it only the
+ * answers to its own: an elicitation answer relayed to every node reaches the one that asked.
+ */
+export function tagServerRequests(transport: MessageTransport, node: string): void {
+  const send = transport.send.bind(transport);
+  transport.send = ((message: Record<string, unknown>, options?: never) => {
+    const isRequest = typeof message.method === "string" && "id" in message;
+    return send(
+      (isRequest ? { ...message, id: taggedId(node, message.id as string | number) } : message) as never,
+      options,
+    );
+  }) as MessageTransport["send"];
+  const deliver = transport.onmessage;
+  if (!deliver) throw new Error("tag a transport's requests after connecting its server");
+  transport.onmessage = ((message: Record<string, unknown>, extra?: never) => {
+    const ours = forThisNode(node, message);
+    if (ours) deliver(ours as never, extra);
+  }) as MessageTransport["onmessage"];
+}
+
 export class SharedSessions {
   readonly #bus: Bus;
   readonly #ttlMs: number;
-  /** This node, so that it skips the relayed messages it published itself (it delivered them already). */
-  readonly #node = randomBytes(8).toString("hex");
+  /** This node: it skips the relayed messages it published itself (it delivered them already), and tags its requests. */
+  readonly node = randomBytes(8).toString("hex");
 
   constructor(bus: Bus, ttlMs: number) {
     this.#bus = bus;
@@ -73,13 +122,13 @@ export class SharedSessions {
         sessionId: string;
         message: Record<string, unknown>;
       };
-      if (node !== this.#node) deliver(sessionId, message);
+      if (node !== this.node) deliver(sessionId, message);
     });
   }
 
   async relay(sessionId: string, message: Record<string, unknown>): Promise<void> {
     await this.#bus
-      .publish(RELAY, JSON.stringify({ node: this.#node, sessionId, message }))
+      .publish(RELAY, JSON.stringify({ node: this.node, sessionId, message }))
       .catch(unlessUnavailable(undefined));
   }
 }

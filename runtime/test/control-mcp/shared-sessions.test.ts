@@ -1,7 +1,15 @@
 // Sessions of Isola's MCP server shared through the Bus: the record another node rebuilds a
 // session from, the messages relayed to the node that waits for them, and the replay that makes a
 // new transport the session. Across real nodes: runtime/test/fleet/sessions-cross-nodes.test.ts.
-import { isRelayed, replayInitialize, type SharedSession, SharedSessions } from "@isola/control/mcp-server";
+import {
+  forThisNode,
+  isRelayed,
+  replayInitialize,
+  type SharedSession,
+  SharedSessions,
+  taggedId,
+  tagServerRequests,
+} from "@isola/control/mcp-server";
 import { type Bus, BusUnavailableError } from "@isola/schema";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -31,6 +39,68 @@ describe("which POSTed messages are relayed to the other nodes", () => {
     [null, false],
   ])("%j: %s", (body, relayed) => {
     expect(isRelayed(body)).toBe(relayed);
+  });
+});
+
+describe("requests of this node's server, and the answers it sees", () => {
+  // Every McpServer counts its requests from 0: two nodes holding one session would both ask as 0,
+  // and an answer relayed to every node would resolve both. Tagged, each node sees only its own.
+  it.each([
+    [
+      "an answer to its own request, with its id back",
+      { jsonrpc: "2.0", id: "n1:0", result: { a: 1 } },
+      { jsonrpc: "2.0", id: 0, result: { a: 1 } },
+    ],
+    [
+      "an error answer too",
+      { jsonrpc: "2.0", id: "n1:12", error: { code: -1, message: "no" } },
+      { jsonrpc: "2.0", id: 12, error: { code: -1, message: "no" } },
+    ],
+    [
+      "a string id of its own stays a string",
+      { jsonrpc: "2.0", id: "n1:abc", result: {} },
+      { jsonrpc: "2.0", id: "abc", result: {} },
+    ],
+    ["not an answer to another node's request", { jsonrpc: "2.0", id: "n2:0", result: {} }, undefined],
+    ["not an answer to an untagged id", { jsonrpc: "2.0", id: 0, result: {} }, undefined],
+    ["not a tag that merely starts alike", { jsonrpc: "2.0", id: "n10:0", result: {} }, undefined],
+    [
+      "a request as it is",
+      { jsonrpc: "2.0", id: 4, method: "tools/call", params: {} },
+      { jsonrpc: "2.0", id: 4, method: "tools/call", params: {} },
+    ],
+    [
+      "a notification as it is",
+      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 2 } },
+      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 2 } },
+    ],
+  ])("%s", (_case, message, seen) => {
+    expect(forThisNode("n1", message)).toEqual(seen);
+  });
+
+  it("tags what the server sends as requests only, and hands it back only its own answers", async () => {
+    const sent: unknown[] = [];
+    const delivered: unknown[] = [];
+    const transport = {
+      send: async (message: never) => void sent.push(message),
+      onmessage: (message: never) => void delivered.push(message),
+    };
+    tagServerRequests(transport, "n1");
+    await transport.send({ jsonrpc: "2.0", id: 0, method: "elicitation/create", params: {} } as never);
+    await transport.send({ jsonrpc: "2.0", id: 5, result: {} } as never);
+    await transport.send({ jsonrpc: "2.0", method: "notifications/progress", params: {} } as never);
+    expect(sent).toEqual([
+      { jsonrpc: "2.0", id: taggedId("n1", 0), method: "elicitation/create", params: {} },
+      { jsonrpc: "2.0", id: 5, result: {} },
+      { jsonrpc: "2.0", method: "notifications/progress", params: {} },
+    ]);
+    transport.onmessage({ jsonrpc: "2.0", id: "n2:0", result: { action: "decline" } } as never);
+    transport.onmessage({ jsonrpc: "2.0", id: "n1:0", result: { action: "accept" } } as never);
+    expect(delivered).toEqual([{ jsonrpc: "2.0", id: 0, result: { action: "accept" } }]);
+  });
+
+  it("must come after the server is connected", () => {
+    expect(() => tagServerRequests({ send: async () => {} }, "n1")).toThrow(/after connecting/);
   });
 });
 

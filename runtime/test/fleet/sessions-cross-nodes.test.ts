@@ -313,6 +313,48 @@ describe("Isola's own MCP server (/_isola/mcp) across the fleet", () => {
     reportFigures("fleet.isola-mcp-elicitation", { setSecretMs: setMs, declineMs });
   });
 
+  it("keeps apart two elicitations waiting at once on two nodes, each answered to a third (set_secret)", async () => {
+    // Each node's McpServer counts its requests from 0: untagged, both nodes would ask as 0 and
+    // the first answer, relayed to every node, would resolve both calls.
+    const routed: Routed[] = [];
+    const { client } = await rotatingClient("/_isola/mcp", fleet.adminToken, routed, { elicitation: { url: {} } });
+    const page = enterOnPage(fleet.adminToken, { KEPT_APART: "entered-value" });
+    const asked: string[] = [];
+    let bothAsked: () => void = () => {};
+    const barrier = new Promise<void>((resolve) => {
+      bothAsked = resolve;
+    });
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push(request.params.message);
+      if (asked.length === 2) bothAsked();
+      await barrier; // answered only once both wait
+      return request.params.message.includes("KEPT_APART") ? page(request.params) : { action: "decline" };
+    });
+    const bounded = { timeout: 15_000 };
+    const [kept, declined] = await Promise.all([
+      client.callTool(
+        { name: "set_secret", arguments: { server: "everything", name: "KEPT_APART" } },
+        undefined,
+        bounded,
+      ),
+      client.callTool(
+        { name: "set_secret", arguments: { server: "everything", name: "TURNED_DOWN" } },
+        undefined,
+        bounded,
+      ),
+    ]);
+    expect(asked).toHaveLength(2);
+    expect(kept.isError ?? false, textOf(kept)).toBe(false);
+    expect(declined.isError).toBe(true);
+    expect(textOf(declined)).toMatch(/declined/);
+    const secrets = JSON.stringify((await fleet.control("any", "GET", "servers/everything/secrets")).body);
+    expect(secrets).toContain("KEPT_APART");
+    expect(secrets).not.toContain("TURNED_DOWN");
+    // The two calls ran on two nodes.
+    const callNodes = routed.filter((entry) => entry.carried === "tools/call").map((entry) => entry.node);
+    expect(new Set(callNodes).size).toBe(2);
+  });
+
   it("refuses on B a session initialized on A by another caller, as unknown", async () => {
     const initialized = await send(`${a.url}/_isola/mcp`, {
       body: initializeRequest(),
