@@ -19,8 +19,6 @@ export const SHARD_BASE_RSS_BYTES = 128 * MiB;
  * first call).
  */
 export const RSS_PER_HEAP_BYTE = 1.65;
-/** The same, while the pool only grows: the most a shard's measured memory can let its pool hold. */
-export const RSS_PER_HEAP_BYTE_GROWING = 1.27;
 /**
  * The share of the room above the base that a full pool may take. The rest covers what the
  * pool's count lags behind: heaps grow between re-measurements (a slice every sweep) and
@@ -31,12 +29,8 @@ export const POOL_SHARE_OF_ROOM = 0.85;
 
 /** The isolate pool's heap budget for a shard recycled past `recycleShardRssBytes`: where it starts. */
 export function poolHeapBudget(recycleShardRssBytes: number): number {
-  return heapBudgetAt(recycleShardRssBytes, RSS_PER_HEAP_BYTE);
-}
-
-function heapBudgetAt(recycleShardRssBytes: number, rssPerHeapByte: number): number {
   const room = recycleShardRssBytes - SHARD_BASE_RSS_BYTES;
-  return Math.max(0, Math.floor((room * POOL_SHARE_OF_ROOM) / rssPerHeapByte));
+  return Math.max(0, Math.floor((room * POOL_SHARE_OF_ROOM) / RSS_PER_HEAP_BYTE));
 }
 
 /**
@@ -44,15 +38,16 @@ function heapBudgetAt(recycleShardRssBytes: number, rssPerHeapByte: number): num
  * a guess from one server shape: servers with bigger results or hot loops take more resident
  * memory per heap byte, and a shard whose pool fills to a fixed budget then crosses the recycle
  * threshold (measured under load: every 1-3 minutes). So the shard holds its pool while its
- * size is near the threshold, shrinks it while the size still climbs, and lets a full pool grow
- * (up to what the growing ratio allows) while there is room.
+ * size is near the threshold, shrinks it as the size still climbs, and lets a full pool grow back
+ * while there is room, never past the first estimate: in the soak bench a budget allowed to grow
+ * past it (to what the ratio while a pool only grows allows) crept the shards to their threshold.
  */
 export interface PoolBudgetBounds {
   floor: number;
   ceiling: number;
   /** At or above this resident size the budget stops growing. */
   holdAboveRss: number;
-  /** At or above this size, and grown by more than `risingBytes` since the last adjustment, the budget shrinks. */
+  /** At or above this size, and more than `risingBytes` above the size at the last shrink, the budget shrinks. */
   shrinkAboveRss: number;
   /** Less than this is churn: under load a shard's size swings by tens of MB either way. */
   risingBytes: number;
@@ -69,7 +64,7 @@ export function poolBudgetBounds(recycleShardRssBytes: number): PoolBudgetBounds
   const start = poolHeapBudget(recycleShardRssBytes);
   return {
     floor: Math.floor(start / 4),
-    ceiling: heapBudgetAt(recycleShardRssBytes, RSS_PER_HEAP_BYTE_GROWING),
+    ceiling: start,
     holdAboveRss: 0.9 * recycleShardRssBytes,
     shrinkAboveRss: 0.95 * recycleShardRssBytes,
     risingBytes: 0.01 * recycleShardRssBytes,
@@ -81,18 +76,21 @@ export interface MemoryReading {
   rssBytes: number;
   /** The pool's measured heaps. */
   heapBytes: number;
-  /** The resident size at the previous adjustment. */
-  previousRssBytes: number;
+  /**
+   * The resident size when the budget last shrank (0 before): a slow climb shrinks it again
+   * once it has gone `risingBytes` further, a flat size never.
+   */
+  shrunkAtRssBytes: number;
 }
 
 /** The pool's next heap budget (one adjustment per sweep). */
 export function nextPoolBudget(budget: number, reading: MemoryReading, bounds: PoolBudgetBounds): number {
-  const { rssBytes, heapBytes, previousRssBytes } = reading;
-  if (rssBytes >= bounds.shrinkAboveRss && rssBytes - previousRssBytes > bounds.risingBytes) {
+  const { rssBytes, heapBytes, shrunkAtRssBytes } = reading;
+  if (rssBytes >= bounds.shrinkAboveRss && rssBytes - shrunkAtRssBytes > bounds.risingBytes) {
     return Math.max(bounds.floor, Math.floor(Math.min(budget, heapBytes) * SHRINK_FACTOR));
   }
   // Grown only when full: a budget the pool does not use says nothing about what it would cost.
   const full = heapBytes >= FULL_SHARE * budget;
-  if (rssBytes >= bounds.holdAboveRss || !full) return Math.max(bounds.floor, budget);
+  if (rssBytes >= bounds.holdAboveRss || !full) return Math.min(bounds.ceiling, Math.max(bounds.floor, budget));
   return Math.min(bounds.ceiling, Math.max(bounds.floor, budget + bounds.growStep));
 }

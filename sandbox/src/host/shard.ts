@@ -61,16 +61,14 @@ export async function runShard(options: ShardOptions = {}): Promise<void> {
   process.on("error", () => {});
 
   const bounds = settings.recycleRssBytes === undefined ? undefined : poolBudgetBounds(settings.recycleRssBytes);
-  let previousRssBytes = process.memoryUsage.rss();
+  let shrunkAtRssBytes = 0;
   const sweeper = setInterval(() => {
     if (bounds) {
       const rssBytes = process.memoryUsage.rss();
-      pool.maxHeapBytes = nextPoolBudget(
-        pool.maxHeapBytes,
-        { rssBytes, heapBytes: pool.heapBytes, previousRssBytes },
-        bounds,
-      );
-      previousRssBytes = rssBytes;
+      const reading = { rssBytes, heapBytes: pool.heapBytes, shrunkAtRssBytes };
+      const budget = nextPoolBudget(pool.maxHeapBytes, reading, bounds);
+      if (budget < pool.maxHeapBytes) shrunkAtRssBytes = rssBytes;
+      pool.maxHeapBytes = budget;
     }
     pool.sweep();
   }, settings.sweepIntervalMs ?? 5000);
